@@ -1,0 +1,70 @@
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
+import type { Config } from "../config.js";
+import { DomainError } from "../domain/errors.js";
+
+export const SCOPES = ["transfers:write", "transfers:read", "receipts:read"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Who is calling: every row they see belongs to `tenantId`. */
+export interface Principal {
+  tenantId: string;
+  subject: string;
+  scopes: ReadonlySet<string>;
+  /** Seconds since the epoch; graphql-ws closes the socket then. */
+  expiresAt: number;
+}
+
+export interface AccessTokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/** Accepts `Bearer <jwt>` or the bare token, as graphql-ws clients send either. */
+export function extractBearer(value: unknown): string | undefined {
+  if (typeof value !== "string" || value.trim() === "") return undefined;
+  const match = /^Bearer\s+(.+)$/i.exec(value.trim());
+  return match ? match[1] : value.trim();
+}
+
+export function createAccessTokenVerifier(auth: Config["auth"]): AccessTokenVerifier {
+  const key: Uint8Array | JWTVerifyGetKey = auth.jwksUrl
+    ? createRemoteJWKSet(new URL(auth.jwksUrl))
+    : new TextEncoder().encode(auth.jwtSecret);
+  return {
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, key as Uint8Array, {
+          audience: auth.audience,
+          requiredClaims: ["exp"],
+          algorithms: auth.jwksUrl ? undefined : ["HS256"],
+        });
+        if (typeof payload.tenant_id !== "string" || payload.tenant_id === "") {
+          throw new DomainError("UNAUTHENTICATED", "access token has no tenant_id claim");
+        }
+        return {
+          tenantId: payload.tenant_id,
+          subject: payload.sub ?? payload.tenant_id,
+          scopes: new Set(typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : []),
+          expiresAt: payload.exp!,
+        };
+      } catch (error) {
+        if (error instanceof DomainError) throw error;
+        const reason = error instanceof errors.JWTExpired ? "access token expired" : "invalid access token";
+        throw new DomainError("UNAUTHENTICATED", reason);
+      }
+    },
+  };
+}
+
+/** Mints an HS256 access token; used for the embedded development token and by tests. */
+export function signAccessToken(
+  secret: string,
+  claims: { tenantId: string; scopes: readonly string[]; audience: string; subject?: string; expiresIn?: string | number },
+): Promise<string> {
+  return new SignJWT({ tenant_id: claims.tenantId, scope: claims.scopes.join(" ") })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.subject ?? `dev@${claims.tenantId}`)
+    .setAudience(claims.audience)
+    .setIssuedAt()
+    .setExpirationTime(claims.expiresIn ?? "24h")
+    .sign(new TextEncoder().encode(secret));
+}

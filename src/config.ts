@@ -1,0 +1,162 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { exportJWK, generateKeyPair, type JWK } from "jose";
+import { z } from "zod";
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0"])
+  .transform((value) => value === "true" || value === "1");
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === "" ? undefined : value));
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default("127.0.0.1"),
+  DATABASE_URL: optionalString,
+  REDIS_URL: optionalString,
+  AUTH_JWT_SECRET: optionalString,
+  AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
+  AUTH_AUDIENCE: z.string().default("ackline"),
+  CPAAS_API_URL: optionalString.pipe(z.url().optional()),
+  CPAAS_TOKEN: optionalString,
+  WEBHOOK_GENERIC_SECRET: optionalString,
+  WEBHOOK_ENABLEX_BASIC: optionalString.pipe(
+    z.string().regex(/^[^:]+:.+$/, "expected user:password").optional(),
+  ),
+  WEBHOOK_STANDARD_SECRET: optionalString.pipe(
+    z.string().startsWith("whsec_", "expected a whsec_… key").optional(),
+  ),
+  PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()),
+  SIGNING_KEY: optionalString,
+  SMTP_URL: optionalString,
+  EMAIL_FROM: z.string().default("Ackline <notifications@ackline.local>"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  GRAPHQL_INTROSPECTION: booleanFlag.default(true),
+  SIMULATOR_STEP_MS: z.coerce.number().int().min(0).default(1000),
+  ROLE: z.enum(["all", "api", "worker"]).default("all"),
+  DATA_DIR: z.string().default(".data"),
+  DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  WEBHOOK_BODY_LIMIT: z.coerce.number().int().min(1024).default(256 * 1024),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  auth: { audience: string; jwtSecret?: string; jwksUrl?: string };
+  cpaas?: { apiUrl: string; token?: string };
+  webhookSecrets: { generic?: string; enablexBasic?: string; standard?: string };
+  /** Explicit base for recipient links; otherwise derived from the bound address. */
+  publicBaseUrl?: string;
+  /** Ackline's own Ed25519 private JWKs; the first signs, all are published. */
+  signingKeys: JWK[];
+  smtpUrl?: string;
+  emailFrom: string;
+  logLevel: Environment["LOG_LEVEL"];
+  introspection: boolean;
+  simulatorStepMs: number;
+  role: Environment["ROLE"];
+  dataDir: string;
+  dispatchMaxAttempts: number;
+  webhookBodyLimit: number;
+  /** Secrets invented at start (embedded mode); the dev token is printed only then. */
+  generatedAuthSecret: boolean;
+}
+
+export class ConfigError extends Error {}
+
+export function parseEnvironment(env: NodeJS.ProcessEnv): Environment {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+function parseSigningKeys(value: string): JWK[] {
+  const parsed: unknown = JSON.parse(value);
+  const keys = Array.isArray(parsed) ? parsed : [parsed];
+  for (const key of keys as JWK[]) {
+    if (key.kty !== "OKP" || key.crv !== "Ed25519" || !key.d || !key.kid) {
+      throw new ConfigError("SIGNING_KEY must be Ed25519 private JWK(s) with a kid");
+    }
+  }
+  return keys as JWK[];
+}
+
+interface StoredSecrets {
+  genericWebhookSecret: string;
+  apiTokenSecret: string;
+  signingKey: JWK;
+}
+
+/** Secrets that embedded mode invents once and keeps, so tokens and links survive restarts. */
+async function loadOrCreateStoredSecrets(dataDir: string): Promise<StoredSecrets> {
+  const file = path.join(dataDir, "secrets.json");
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as StoredSecrets;
+  } catch {
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const signingKey = { ...(await exportJWK(privateKey)), kid: `ack-${randomBytes(6).toString("hex")}`, alg: "EdDSA" };
+    const secrets: StoredSecrets = {
+      genericWebhookSecret: randomBytes(32).toString("hex"),
+      apiTokenSecret: randomBytes(32).toString("base64url"),
+      signingKey,
+    };
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    return secrets;
+  }
+}
+
+/**
+ * Turns the environment into a typed config. Each embedded default is decided per variable;
+ * a production database with no auth configured is refused rather than given an invented secret.
+ */
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const e = parseEnvironment(env);
+  const authConfigured = Boolean(e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL);
+  if (e.DATABASE_URL && !authConfigured) {
+    throw new ConfigError("DATABASE_URL is set but neither AUTH_JWT_SECRET nor AUTH_JWKS_URL is: refusing to start");
+  }
+  const needsStored = !authConfigured || !e.WEBHOOK_GENERIC_SECRET || !e.SIGNING_KEY;
+  const stored = needsStored ? await loadOrCreateStoredSecrets(e.DATA_DIR) : undefined;
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    auth: {
+      audience: e.AUTH_AUDIENCE,
+      jwtSecret: e.AUTH_JWT_SECRET ?? (e.AUTH_JWKS_URL ? undefined : stored?.apiTokenSecret),
+      jwksUrl: e.AUTH_JWKS_URL,
+    },
+    cpaas: e.CPAAS_API_URL ? { apiUrl: e.CPAAS_API_URL, token: e.CPAAS_TOKEN } : undefined,
+    webhookSecrets: {
+      generic: e.WEBHOOK_GENERIC_SECRET ?? stored?.genericWebhookSecret,
+      enablexBasic: e.WEBHOOK_ENABLEX_BASIC,
+      standard: e.WEBHOOK_STANDARD_SECRET,
+    },
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    signingKeys: e.SIGNING_KEY ? parseSigningKeys(e.SIGNING_KEY) : [stored!.signingKey],
+    smtpUrl: e.SMTP_URL,
+    emailFrom: e.EMAIL_FROM,
+    logLevel: e.LOG_LEVEL,
+    introspection: e.GRAPHQL_INTROSPECTION,
+    simulatorStepMs: e.SIMULATOR_STEP_MS,
+    role: e.ROLE,
+    dataDir: e.DATA_DIR,
+    dispatchMaxAttempts: e.DISPATCH_MAX_ATTEMPTS,
+    webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
+    generatedAuthSecret: !authConfigured,
+  };
+}

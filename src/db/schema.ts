@@ -1,0 +1,125 @@
+import { sql } from "drizzle-orm";
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import type { Channel, MessageStatus, ReceiptEventType, TransferStatus } from "../domain/model.js";
+
+const moment = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
+
+export const transfers = pgTable(
+  "transfers",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    senderName: text("sender_name").notNull(),
+    recipientPhone: text("recipient_phone"),
+    recipientEmail: text("recipient_email"),
+    fileName: text("file_name").notNull(),
+    fileSizeBytes: bigint("file_size_bytes", { mode: "number" }).notNull(),
+    description: text("description"),
+    expiresAt: moment("expires_at").notNull(),
+    securityPolicy: jsonb("security_policy").$type<Record<string, unknown>>().notNull().default({}),
+    status: text("status").$type<TransferStatus>().notNull(),
+    revokedAt: moment("revoked_at"),
+    downloadedAt: moment("downloaded_at"),
+    idempotencyKey: text("idempotency_key"),
+    /** SHA-256 of the create input, so a reused key with different input is a conflict. */
+    idempotencyFingerprint: text("idempotency_fingerprint"),
+    createdBy: text("created_by"),
+    createdAt: moment("created_at").notNull().defaultNow(),
+    updatedAt: moment("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("transfers_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),
+    index("transfers_tenant_created").on(t.tenantId, t.createdAt),
+    index("transfers_recipient_phone_created").on(t.recipientPhone, t.createdAt),
+  ],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    transferId: text("transfer_id")
+      .notNull()
+      .references(() => transfers.id),
+    channel: text("channel").$type<Channel>().notNull(),
+    provider: text("provider").notNull(),
+    providerMessageId: text("provider_message_id").unique(),
+    /** Sent to the provider with every attempt, so a repeated send is dropped there. */
+    clientMessageId: text("client_message_id").notNull().unique(),
+    status: text("status").$type<MessageStatus>().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    /** pending → sending (leased) → done; a lapsed lease is claimed again. */
+    dispatchState: text("dispatch_state").$type<"pending" | "sending" | "done">().notNull().default("pending"),
+    nextAttemptAt: moment("next_attempt_at").notNull().defaultNow(),
+    leaseUntil: moment("lease_until"),
+    createdAt: moment("created_at").notNull().defaultNow(),
+    updatedAt: moment("updated_at").notNull().defaultNow(),
+  },
+  (t) => [
+    index("messages_transfer").on(t.transferId),
+    index("messages_dispatch_due").on(t.nextAttemptAt).where(sql`dispatch_state <> 'done'`),
+  ],
+);
+
+export const receiptEvents = pgTable(
+  "receipt_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    /** Null while unmatched: visible to no tenant until its message is known. */
+    tenantId: text("tenant_id"),
+    transferId: text("transfer_id"),
+    messageId: text("message_id"),
+    providerMessageId: text("provider_message_id"),
+    phone: text("phone"),
+    channel: text("channel").$type<Channel>(),
+    event: text("event").$type<ReceiptEventType>().notNull(),
+    /** The provider's own event time. */
+    occurredAt: moment("occurred_at").notNull(),
+    receivedAt: moment("received_at").notNull().defaultNow(),
+    provider: text("provider").notNull(),
+    /** The door the event came through (`generic`, `enablex`, `standard`, `ackline`). */
+    source: text("source").notNull(),
+    carrier: text("carrier"),
+    region: text("region"),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    raw: jsonb("raw").notNull(),
+    dedupeKey: text("dedupe_key").notNull().unique(),
+  },
+  (t) => [
+    index("receipt_events_tenant_transfer_occurred").on(t.tenantId, t.transferId, t.occurredAt),
+    index("receipt_events_tenant_occurred_id").on(t.tenantId, t.occurredAt, t.id),
+    index("receipt_events_unmatched").on(t.providerMessageId).where(sql`message_id IS NULL`),
+  ],
+);
+
+export const templates = pgTable(
+  "templates",
+  {
+    provider: text("provider").notNull(),
+    name: text("name").notNull(),
+    status: text("status").$type<"APPROVED" | "REJECTED">().notNull(),
+    comment: text("comment"),
+    occurredAt: moment("occurred_at").notNull(),
+    raw: jsonb("raw").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.name] })],
+);
+
+/** Append-only: who did what, when, from where. */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: text("tenant_id").notNull(),
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    transferId: text("transfer_id"),
+    ip: text("ip"),
+    client: text("client"),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+    at: moment("at").notNull().defaultNow(),
+  },
+  (t) => [index("audit_log_tenant_at").on(t.tenantId, t.at)],
+);

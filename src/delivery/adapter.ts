@@ -1,0 +1,21 @@
+import type { Channel, TransferRecord } from "../domain/model.js";
+
+export interface SendRequest {
+  message: { id: string; clientMessageId: string; channel: Channel };
+  transfer: TransferRecord;
+  /** The signed, expiring download link for the recipient. */
+  link: string;
+}
+
+export type SendOutcome =
+  /** `sent`: the transport's acceptance already means SENT (SMTP); otherwise a receipt will say so. */
+  | { kind: "accepted"; providerMessageId: string; sent?: boolean }
+  | { kind: "transient"; error: string; code?: number; retryAfterMs?: number }
+  /** `notCapable`: the recipient cannot receive this channel (RCS 404) — a fallback trigger. */
+  | { kind: "permanent"; error: string; code?: number; notCapable?: boolean };
+
+/** An outbound provider: one send, classified. Retries and fallbacks are the dispatcher's. */
+export interface DeliveryAdapter {
+  provider: string;
+  send(request: SendRequest): Promise<SendOutcome>;
+}

@@ -1,0 +1,207 @@
+import { and, asc, eq, inArray, lte, lt, or, sql } from "drizzle-orm";
+import type { SigningKeys } from "../auth/signing-keys.js";
+import type { Database } from "../db/client.js";
+import { messages, transfers } from "../db/schema.js";
+import { newId } from "../domain/ids.js";
+import type { Channel, TransferUpdate } from "../domain/model.js";
+import { type IncomingEvent, recordProviderMessageId, storeEvents } from "../domain/receipt-store.js";
+import { queuedEvent } from "../domain/transfer.service.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
+import type { DeliveryAdapter, SendOutcome } from "./adapter.js";
+
+const LEASE_MS = 60_000;
+const CLAIM_BATCH = 25;
+const MAX_BACKOFF_MS = 15 * 60_000;
+
+/** Exponential backoff with jitter: about 1 s, 2 s, 4 s … capped at 15 minutes; `Retry-After` wins when later. */
+export function retryDelayMs(attempt: number, retryAfterMs?: number, random = Math.random): number {
+  const exponential = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempt - 1));
+  const jittered = exponential * (0.5 + random());
+  return Math.min(MAX_BACKOFF_MS, Math.max(jittered, retryAfterMs ?? 0));
+}
+
+export interface DispatcherDeps {
+  db: Database;
+  adapters: Record<Channel, DeliveryAdapter>;
+  signingKeys: SigningKeys;
+  publicBaseUrl(): string;
+  publishUpdates(updates: TransferUpdate[]): void;
+  log: Logger;
+  metrics: Metrics;
+  maxAttempts: number;
+  pollMs?: number;
+}
+
+type ClaimedMessage = { id: string; transferId: string; channel: Channel; clientMessageId: string; attempts: number };
+
+/**
+ * Sends queued messages. Work lives in the messages table (pending → sending under a lease →
+ * done), claimed with `FOR UPDATE SKIP LOCKED`, so it survives crashes, runs on PostgreSQL and
+ * PGlite alike, and several workers never claim the same message. A send repeated after a lapsed
+ * lease carries the same client message id, which the provider drops.
+ */
+export class Dispatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Runs a pass now (or right after the current one). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.pass()
+      .catch((error: unknown) => this.deps.log.error({ err: error }, "dispatch pass failed"))
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        } else {
+          this.timer = setTimeout(() => this.wake(), this.deps.pollMs ?? 500);
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    for (;;) {
+      const claimed = await this.claim();
+      if (claimed.length === 0) return;
+      await Promise.all(claimed.map((message) => this.deliver(message)));
+      if (claimed.length < CLAIM_BATCH || this.stopped) return;
+    }
+  }
+
+  private async claim(): Promise<ClaimedMessage[]> {
+    const now = new Date();
+    const due = this.deps.db
+      .select({ id: messages.id })
+      .from(messages)
+      .where(
+        or(
+          and(eq(messages.dispatchState, "pending"), lte(messages.nextAttemptAt, now)),
+          and(eq(messages.dispatchState, "sending"), lt(messages.leaseUntil, now)),
+        ),
+      )
+      .orderBy(asc(messages.nextAttemptAt))
+      .limit(CLAIM_BATCH)
+      .for("update", { skipLocked: true });
+    return this.deps.db
+      .update(messages)
+      .set({
+        dispatchState: "sending",
+        leaseUntil: new Date(now.getTime() + LEASE_MS),
+        attempts: sql`${messages.attempts} + 1`,
+        updatedAt: now,
+      })
+      .where(inArray(messages.id, due))
+      .returning({
+        id: messages.id,
+        transferId: messages.transferId,
+        channel: messages.channel,
+        clientMessageId: messages.clientMessageId,
+        attempts: messages.attempts,
+      });
+  }
+
+  private async deliver(message: ClaimedMessage): Promise<void> {
+    const { adapters, db, signingKeys, metrics } = this.deps;
+    const [transfer] = await db.select().from(transfers).where(eq(transfers.id, message.transferId));
+    if (!transfer) return;
+    const adapter = adapters[message.channel];
+    let outcome: SendOutcome;
+    if (transfer.revokedAt || transfer.expiresAt.getTime() <= Date.now()) {
+      outcome = { kind: "permanent", error: transfer.revokedAt ? "transfer revoked before sending" : "transfer expired before sending" };
+    } else {
+      const token = await signingKeys.signLinkToken(transfer.id, transfer.expiresAt);
+      const link = `${this.deps.publicBaseUrl()}/t/${transfer.id}?tok=${token}`;
+      outcome = await adapter.send({ message, transfer, link }).catch((error: unknown) => ({
+        kind: "transient" as const,
+        error: `adapter error: ${(error as Error).message}`,
+      }));
+    }
+    metrics.dispatchAttempts.inc({ channel: message.channel, provider: adapter.provider, outcome: outcome.kind });
+    const updates = await this.record(message, adapter.provider, outcome, transfer.recipientPhone);
+    this.deps.publishUpdates(updates);
+  }
+
+  private async record(
+    message: ClaimedMessage,
+    provider: string,
+    outcome: SendOutcome,
+    recipientPhone: string | null,
+  ): Promise<TransferUpdate[]> {
+    const now = new Date();
+    const decision = (event: "SENT" | "FAILED", metadata: Record<string, unknown>): IncomingEvent => ({
+      event,
+      occurredAt: now,
+      provider,
+      source: "ackline",
+      channel: message.channel,
+      correlation: { messageId: message.id, transferId: message.transferId },
+      dedupeKey: `ackline:${message.id}:${event.toLowerCase()}`,
+      metadata,
+      raw: { message_id: message.id, ...metadata },
+    });
+
+    if (outcome.kind === "accepted") {
+      return this.deps.db.transaction(async (tx) => {
+        const updates = await recordProviderMessageId(tx, message, outcome.providerMessageId, now);
+        if (!outcome.sent) return updates;
+        const sent = await storeEvents(tx, [decision("SENT", { provider_message_id: outcome.providerMessageId })], now);
+        return [...updates, ...sent.updates];
+      });
+    }
+
+    if (outcome.kind === "transient" && message.attempts < this.deps.maxAttempts) {
+      const delay = retryDelayMs(message.attempts, outcome.retryAfterMs);
+      await this.deps.db
+        .update(messages)
+        .set({ dispatchState: "pending", nextAttemptAt: new Date(now.getTime() + delay), leaseUntil: null, lastError: outcome.error, updatedAt: now })
+        .where(eq(messages.id, message.id));
+      this.deps.log.warn({ messageId: message.id, attempt: message.attempts, delayMs: Math.round(delay), error: outcome.error }, "send failed, will retry");
+      return [];
+    }
+
+    // Permanent, or out of attempts: the message fails, and an RCS-incapable phone falls back to SMS.
+    const fallbackToSms = outcome.kind === "permanent" && outcome.notCapable && message.channel === "RCS" && recipientPhone;
+    const updates = await this.deps.db.transaction(async (tx) => {
+      await tx
+        .update(messages)
+        .set({ dispatchState: "done", leaseUntil: null, lastError: outcome.error, updatedAt: now })
+        .where(eq(messages.id, message.id));
+      const events = [
+        decision("FAILED", { reason: outcome.error, code: outcome.code ?? null, attempts: message.attempts, fallback: fallbackToSms ? "SMS" : null }),
+      ];
+      if (fallbackToSms) {
+        const [owner] = await tx.select({ tenantId: transfers.tenantId }).from(transfers).where(eq(transfers.id, message.transferId));
+        const smsId = newId("msg");
+        const sms = { id: smsId, tenantId: owner!.tenantId, transferId: message.transferId, channel: "SMS" as const, provider: this.deps.adapters.SMS.provider };
+        await tx.insert(messages).values({ ...sms, clientMessageId: smsId, status: "QUEUED", nextAttemptAt: now, createdAt: now, updatedAt: now });
+        events.push(queuedEvent(sms, now));
+      }
+      return (await storeEvents(tx, events, now)).updates;
+    });
+    if (fallbackToSms) this.wake();
+    return updates;
+  }
+}

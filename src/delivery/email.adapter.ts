@@ -1,0 +1,49 @@
+import nodemailer from "nodemailer";
+import type { Logger } from "../logger.js";
+import type { DeliveryAdapter, SendRequest } from "./adapter.js";
+
+/** SMTP permanent failures are 5xx replies; anything else (connection, 4xx) is worth a retry. */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { responseCode?: number }).responseCode;
+  return typeof code === "number" && code >= 500;
+}
+
+function render({ transfer, link, message }: SendRequest) {
+  const lines = [
+    `${transfer.senderName} sent you ${transfer.fileName} (${transfer.fileSizeBytes} bytes).`,
+    transfer.description ? `\n${transfer.description}` : "",
+    `\nDownload: ${link}`,
+    `This link expires at ${transfer.expiresAt.toISOString()}.`,
+    "\n-- Audit trail --",
+    `Transfer: ${transfer.id}`,
+    `Message: ${message.id}`,
+    `Created: ${transfer.createdAt.toISOString()}`,
+  ];
+  return { subject: `${transfer.senderName} sent you ${transfer.fileName} [${transfer.id}]`, text: lines.filter(Boolean).join("\n") };
+}
+
+/** The email copy (the audit trail): SMTP when configured, otherwise a transport that logs. */
+export function createEmailAdapter(options: { smtpUrl?: string; from: string; log: Logger }): DeliveryAdapter {
+  const transport = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : nodemailer.createTransport({ jsonTransport: true });
+  return {
+    provider: options.smtpUrl ? "smtp" : "email-log",
+    async send(request) {
+      const { subject, text } = render(request);
+      try {
+        const info = await transport.sendMail({
+          from: options.from,
+          to: request.transfer.recipientEmail ?? "",
+          subject,
+          text,
+          messageId: `<${request.message.clientMessageId}@ackline>`,
+          headers: { "X-Ackline-Transfer-Id": request.transfer.id },
+        });
+        if (!options.smtpUrl) options.log.info({ to: request.transfer.recipientEmail, subject }, "email copy (logged, no SMTP_URL)");
+        return { kind: "accepted", providerMessageId: info.messageId, sent: true };
+      } catch (error) {
+        const message = `SMTP: ${(error as Error).message}`;
+        return isPermanent(error) ? { kind: "permanent", error: message } : { kind: "transient", error: message };
+      }
+    },
+  };
+}

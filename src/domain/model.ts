@@ -1,0 +1,114 @@
+/** Ackline's vocabulary: the enums every edge (GraphQL, webhooks, adapters) speaks. */
+
+export const CHANNELS = ["RCS", "SMS", "EMAIL"] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const TRANSFER_STATUSES = [
+  "QUEUED", "SENT", "DELIVERED", "READ", "DOWNLOADED", "FAILED", "EXPIRED", "REVOKED",
+] as const;
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+
+export const MESSAGE_STATUSES = ["QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "SUPPRESSED"] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export const RECEIPT_EVENT_TYPES = [
+  "QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "ACTION", "REPLY",
+  "OPT_OUT", "COMPLAINT", "TYPING", "DOWNLOADED",
+] as const;
+export type ReceiptEventType = (typeof RECEIPT_EVENT_TYPES)[number];
+
+/** Where an event says it belongs; the ingest resolves it in this order of precedence. */
+export interface Correlation {
+  /** Ackline's own message id (canonical `standard` events), with its transfer. */
+  messageId?: string;
+  transferId?: string;
+  /** The provider's message id, unique across Ackline. */
+  providerMessageId?: string;
+  /** Inbound text, files and locations attach to the latest open transfer to this phone. */
+  phone?: string;
+}
+
+/** One provider event after normalization, before it is stored. */
+export interface NormalizedEvent {
+  event: ReceiptEventType;
+  occurredAt: Date;
+  /** Set when the format names the provider; otherwise the matched message's provider, else the door. */
+  provider?: string;
+  channel?: Channel;
+  correlation: Correlation;
+  /** Unique across Ackline: a retried delivery of the same event yields the same key. */
+  dedupeKey: string;
+  carrier?: string;
+  region?: string;
+  metadata: Record<string, unknown>;
+  raw: unknown;
+}
+
+export interface TemplateUpdate {
+  provider: string;
+  name: string;
+  status: "APPROVED" | "REJECTED";
+  comment?: string;
+  occurredAt: Date;
+  raw: unknown;
+}
+
+export interface MessageRecord {
+  id: string;
+  tenantId: string;
+  transferId: string;
+  channel: Channel;
+  provider: string;
+  providerMessageId: string | null;
+  clientMessageId: string;
+  status: MessageStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TransferRecord {
+  id: string;
+  tenantId: string;
+  senderName: string;
+  recipientPhone: string | null;
+  recipientEmail: string | null;
+  fileName: string;
+  fileSizeBytes: number;
+  description: string | null;
+  expiresAt: Date;
+  securityPolicy: Record<string, unknown>;
+  status: TransferStatus;
+  revokedAt: Date | null;
+  downloadedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A transfer as it now stands, with its messages: what queries return and subscribers receive. */
+export interface TransferView extends TransferRecord {
+  messages: MessageRecord[];
+}
+
+export interface ReceiptEventRecord {
+  id: string;
+  tenantId: string | null;
+  transferId: string | null;
+  messageId: string | null;
+  channel: Channel | null;
+  event: ReceiptEventType;
+  occurredAt: Date;
+  receivedAt: Date;
+  provider: string;
+  source: string;
+  carrier: string | null;
+  region: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/** What `transferUpdated` streams: the transfer now, and the event that moved it (null for the first frame). */
+export interface TransferUpdate {
+  transfer: TransferView;
+  event: ReceiptEventRecord | null;
+}

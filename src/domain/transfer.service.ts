@@ -1,0 +1,199 @@
+import { createHash } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import type { Principal } from "../auth/access-tokens.js";
+import type { Database } from "../db/client.js";
+import { auditLog, messages, transfers } from "../db/schema.js";
+import { DomainError } from "./errors.js";
+import { newId } from "./ids.js";
+import type { Channel, TransferUpdate, TransferView } from "./model.js";
+import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
+
+const DEFAULT_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+const MAX_LIFETIME_MS = 90 * 24 * 3600 * 1000;
+
+const createTransferSchema = z
+  .object({
+    recipient: z.object({
+      phone: z.string().regex(/^\+[1-9]\d{6,14}$/, "phone must be E.164, e.g. +14165550100").optional(),
+      email: z.email("email is not a valid address").optional(),
+    }),
+    fileName: z.string().trim().min(1, "fileName is required").max(255),
+    fileSizeBytes: z.number().int().min(0, "fileSizeBytes must not be negative"),
+    description: z.string().max(1000).optional(),
+    senderName: z.string().trim().min(1, "senderName is required").max(100),
+    expiresAt: z.date().optional(),
+    idempotencyKey: z.string().min(1).max(255).optional(),
+  })
+  .refine((input) => input.recipient.phone || input.recipient.email, {
+    message: "recipient needs a phone or an email",
+    path: ["recipient"],
+  });
+
+export type CreateTransferCommand = z.input<typeof createTransferSchema>;
+
+/** Who asked, from where: every change lands in the audit log with it. */
+export interface Caller {
+  principal: Principal;
+  ip?: string;
+  client?: string;
+}
+
+export interface TransferServiceDeps {
+  db: Database;
+  /** The provider each channel's messages are sent through (adapters decide). */
+  providerFor(channel: Channel): string;
+  /** Called after commit so the dispatcher picks the new messages up at once. */
+  onQueued(): void;
+  publishUpdates(updates: TransferUpdate[]): void;
+  /** Subscribes to a transfer's updates at once (before the caller reads its current state). */
+  listen(transferId: string): Promise<AsyncIterableIterator<TransferUpdate>>;
+}
+
+function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DomainError("BAD_USER_INPUT", issue.message, { field: issue.path.join(".") });
+  }
+  return parsed.data;
+}
+
+export class TransferService {
+  constructor(private readonly deps: TransferServiceDeps) {}
+
+  /**
+   * Stores the transfer and queues its notifications in one transaction: RCS to a phone, an email
+   * copy to an email address. The same idempotency key returns the same transfer and queues nothing.
+   */
+  async create(caller: Caller, command: CreateTransferCommand, now = new Date()): Promise<TransferView> {
+    const input = parseInput(createTransferSchema, command);
+    const expiresAt = input.expiresAt ?? new Date(now.getTime() + DEFAULT_LIFETIME_MS);
+    if (expiresAt.getTime() <= now.getTime()) throw new DomainError("BAD_USER_INPUT", "expiresAt must be in the future", { field: "expiresAt" });
+    if (expiresAt.getTime() - now.getTime() > MAX_LIFETIME_MS) throw new DomainError("BAD_USER_INPUT", "expiresAt must be within 90 days", { field: "expiresAt" });
+    const { tenantId } = caller.principal;
+    const { idempotencyKey, ...fingerprinted } = input;
+    const fingerprint = createHash("sha256").update(JSON.stringify(fingerprinted)).digest("hex");
+
+    const result = await this.deps.db.transaction(async (tx) => {
+      const id = newId("tx");
+      const [created] = await tx
+        .insert(transfers)
+        .values({
+          id,
+          tenantId,
+          senderName: input.senderName,
+          recipientPhone: input.recipient.phone ?? null,
+          recipientEmail: input.recipient.email ?? null,
+          fileName: input.fileName,
+          fileSizeBytes: input.fileSizeBytes,
+          description: input.description ?? null,
+          expiresAt,
+          status: "QUEUED",
+          idempotencyKey: idempotencyKey ?? null,
+          idempotencyFingerprint: idempotencyKey ? fingerprint : null,
+          createdBy: caller.principal.subject,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing({ target: [transfers.tenantId, transfers.idempotencyKey] })
+        .returning();
+      if (!created) {
+        const [existing] = await tx
+          .select({ id: transfers.id, fingerprint: transfers.idempotencyFingerprint })
+          .from(transfers)
+          .where(and(eq(transfers.tenantId, tenantId), eq(transfers.idempotencyKey, idempotencyKey!)));
+        if (existing?.fingerprint !== fingerprint) {
+          throw new DomainError("CONFLICT", "idempotencyKey was already used with different input", { transferId: existing?.id });
+        }
+        return { id: existing.id, created: false, updates: [] };
+      }
+
+      const channels: Channel[] = [];
+      if (input.recipient.phone) channels.push("RCS");
+      if (input.recipient.email) channels.push("EMAIL");
+      const queued = channels.map((channel) => {
+        const messageId = newId("msg");
+        return {
+          id: messageId,
+          tenantId,
+          transferId: id,
+          channel,
+          provider: this.deps.providerFor(channel),
+          clientMessageId: messageId,
+          status: "QUEUED" as const,
+          nextAttemptAt: now,
+          createdAt: now,
+          updatedAt: now,
+        };
+      });
+      await tx.insert(messages).values(queued);
+      await tx.insert(auditLog).values({
+        tenantId,
+        actor: caller.principal.subject,
+        action: "transfer.create",
+        transferId: id,
+        ip: caller.ip ?? null,
+        client: caller.client ?? null,
+        details: { channels, idempotencyKey: idempotencyKey ?? null },
+        at: now,
+      });
+      const { updates } = await storeEvents(tx, queued.map((message) => queuedEvent(message, now)), now);
+      return { id, created: true, updates };
+    });
+
+    if (result.created) {
+      this.deps.publishUpdates(result.updates);
+      this.deps.onQueued();
+    }
+    const [view] = await loadTransferViews(this.deps.db, [result.id]);
+    return view!;
+  }
+
+  /** Null when absent or another tenant's: the caller cannot tell the two apart. */
+  async get(principal: Principal, id: string): Promise<TransferView | null> {
+    const [view] = await loadTransferViews(this.deps.db, [id]);
+    return view && view.tenantId === principal.tenantId ? view : null;
+  }
+
+  /**
+   * The transfer's current state, then every update to it. Listening starts before the state is
+   * read, so nothing falls in between; an unknown or foreign id is NOT_FOUND.
+   */
+  async watch(principal: Principal, id: string): Promise<AsyncIterable<TransferUpdate>> {
+    const updates = await this.deps.listen(id);
+    const current = await this.get(principal, id).catch(async (error: unknown) => {
+      await updates.return?.();
+      throw error;
+    });
+    if (!current) {
+      await updates.return?.();
+      throw new DomainError("NOT_FOUND", `transfer ${id} not found`);
+    }
+    return (async function* () {
+      try {
+        yield { transfer: current, event: null };
+        for await (const update of updates) {
+          if (update.transfer.tenantId === principal.tenantId) yield update;
+        }
+      } finally {
+        await updates.return?.();
+      }
+    })();
+  }
+}
+
+/** Every arrow in the flow is a stored event: queueing a message is the first. */
+export function queuedEvent(message: { id: string; transferId: string; channel: Channel; provider: string }, now: Date): IncomingEvent {
+  return {
+    event: "QUEUED",
+    occurredAt: now,
+    provider: message.provider,
+    source: "ackline",
+    channel: message.channel,
+    correlation: { messageId: message.id, transferId: message.transferId },
+    dedupeKey: `ackline:${message.id}:queued`,
+    metadata: {},
+    raw: { message_id: message.id, event: "queued" },
+  };
+}

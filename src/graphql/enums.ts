@@ -1,0 +1,15 @@
+import { registerEnumType } from "type-graphql";
+import { CHANNELS, MESSAGE_STATUSES, RECEIPT_EVENT_TYPES, TRANSFER_STATUSES } from "../domain/model.js";
+
+/** GraphQL enums built from the domain's lists, so the two can never disagree. */
+const asEnum = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((value) => [value, value])) as { [K in T]: K };
+
+export const ChannelEnum = asEnum(CHANNELS);
+export const TransferStatusEnum = asEnum(TRANSFER_STATUSES);
+export const MessageStatusEnum = asEnum(MESSAGE_STATUSES);
+export const ReceiptEventTypeEnum = asEnum(RECEIPT_EVENT_TYPES);
+
+registerEnumType(ChannelEnum, { name: "Channel", description: "The channel a notification travels on" });
+registerEnumType(TransferStatusEnum, { name: "TransferStatus", description: "Where a transfer stands, rebuilt from its messages" });
+registerEnumType(MessageStatusEnum, { name: "MessageStatus", description: "Where one notification message stands" });
+registerEnumType(ReceiptEventTypeEnum, { name: "ReceiptEventType", description: "The canonical receipt events" });

@@ -1,0 +1,30 @@
+import "reflect-metadata";
+import type { GraphQLSchema } from "graphql";
+import { buildSchema, type PubSub } from "type-graphql";
+import { authChecker } from "./auth-checker.js";
+import { ReceiptEventResolver } from "./receipt-event.resolver.js";
+import { TransferUpdatedResolver } from "./transfer-updated.resolver.js";
+import { TransferResolver } from "./transfer.resolver.js";
+
+/**
+ * Every subscription here brings its own `subscribe` (it checks the tenant and yields the current
+ * state first), yet type-graphql insists on a pubSub: this one says so if anything reaches it.
+ */
+const ownSubscribeOnly: PubSub = {
+  publish: () => {
+    throw new Error("publish through TransferEvents, not type-graphql");
+  },
+  subscribe: () => {
+    throw new Error("subscriptions provide their own subscribe function");
+  },
+};
+
+export function buildGraphQLSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [TransferResolver, ReceiptEventResolver, TransferUpdatedResolver],
+    authChecker,
+    pubSub: ownSubscribeOnly,
+    // Input is validated once, in the domain services (zod), not twice.
+    validate: false,
+  });
+}

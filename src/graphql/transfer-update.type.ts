@@ -1,0 +1,20 @@
+import { Field, ObjectType } from "type-graphql";
+import type { TransferUpdate as TransferUpdateRecord } from "../domain/model.js";
+import { ReceiptEvent } from "./receipt-event.type.js";
+import { Transfer } from "./transfer.type.js";
+
+@ObjectType({ description: "A transfer as it now stands, and the event that moved it (null for the current state)" })
+export class TransferUpdate {
+  @Field(() => Transfer)
+  transfer!: Transfer;
+
+  @Field(() => ReceiptEvent, { nullable: true })
+  event!: ReceiptEvent | null;
+
+  static from(update: TransferUpdateRecord): TransferUpdate {
+    return Object.assign(new TransferUpdate(), {
+      transfer: Transfer.from(update.transfer),
+      event: update.event ? ReceiptEvent.from(update.event) : null,
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { callerOf, type GraphQLContext } from "./context.js";
+import { CreateTransferInput } from "./create-transfer.input.js";
+import { withoutNulls } from "./inputs.js";
+import { Transfer } from "./transfer.type.js";
+
+@Resolver(() => Transfer)
+export class TransferResolver {
+  @Authorized("transfers:write")
+  @Mutation(() => Transfer, { description: "Stores a transfer and queues its notifications (RCS, and an email copy when there is an email)" })
+  async createTransfer(@Arg("input", () => CreateTransferInput) input: CreateTransferInput, @Ctx() context: GraphQLContext): Promise<Transfer> {
+    const command = { ...withoutNulls(input), recipient: withoutNulls({ ...input.recipient }) };
+    return Transfer.from(await context.services.transfers.create(callerOf(context), command));
+  }
+
+  @Authorized("transfers:read")
+  @Query(() => Transfer, { nullable: true, description: "Null when absent or another tenant's" })
+  async transfer(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<Transfer | null> {
+    const view = await context.services.transfers.get(context.principal!, id);
+    return view ? Transfer.from(view) : null;
+  }
+}

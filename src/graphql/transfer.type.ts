@@ -1,0 +1,57 @@
+import { GraphQLSafeInt } from "graphql-scalars";
+import { Field, ID, ObjectType } from "type-graphql";
+import type { TransferStatus, TransferView } from "../domain/model.js";
+import { TransferStatusEnum } from "./enums.js";
+import { Message } from "./message.type.js";
+
+@ObjectType()
+export class Recipient {
+  @Field(() => String, { nullable: true })
+  phone!: string | null;
+
+  @Field(() => String, { nullable: true })
+  email!: string | null;
+}
+
+@ObjectType({ description: "A file transfer and the notifications that announce it" })
+export class Transfer {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => TransferStatusEnum)
+  status!: TransferStatus;
+
+  @Field(() => Recipient)
+  recipient!: Recipient;
+
+  @Field(() => String)
+  senderName!: string;
+
+  @Field(() => String)
+  fileName!: string;
+
+  @Field(() => GraphQLSafeInt)
+  fileSizeBytes!: number;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+
+  @Field(() => Date)
+  expiresAt!: Date;
+
+  @Field(() => [Message])
+  messages!: Message[];
+
+  static from(view: TransferView): Transfer {
+    return Object.assign(new Transfer(), {
+      ...view,
+      recipient: { phone: view.recipientPhone, email: view.recipientEmail },
+    });
+  }
+}

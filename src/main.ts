@@ -1,0 +1,38 @@
+import { createAckline } from "./app.js";
+import { SCOPES, signAccessToken } from "./auth/access-tokens.js";
+import { ConfigError, loadConfig } from "./config.js";
+
+async function main(): Promise<void> {
+  const config = await loadConfig();
+  const ackline = await createAckline(config);
+  const url = await ackline.listen();
+  ackline.log.info(
+    { url, database: config.databaseUrl ? "postgres" : "pglite", pubsub: config.redisUrl ? "redis" : "memory", cpaas: config.cpaas ? "generic" : "simulator", role: config.role },
+    `Ackline listening on ${url} (GraphQL and graphql-ws at ${url}/graphql, webhooks at ${url}/webhooks/<provider>)`,
+  );
+  if (config.generatedAuthSecret && config.auth.jwtSecret) {
+    const token = await signAccessToken(config.auth.jwtSecret, { tenantId: "demo", scopes: SCOPES, audience: config.auth.audience });
+    process.stdout.write(`\nDevelopment token (tenant demo, 24 h):\n${token}\n\n`);
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ackline.log.info({ signal }, "shutting down");
+    ackline.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        ackline.log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,34 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  webhookRequests: Counter<"provider" | "status">;
+  dispatchAttempts: Counter<"channel" | "provider" | "outcome">;
+  ingestBatchSize: Histogram;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    webhookRequests: new Counter({
+      name: "ackline_webhook_requests_total",
+      help: "Webhook deliveries by provider and HTTP status",
+      labelNames: ["provider", "status"],
+      registers: [registry],
+    }),
+    dispatchAttempts: new Counter({
+      name: "ackline_dispatch_attempts_total",
+      help: "Outbound send attempts by channel, provider and outcome",
+      labelNames: ["channel", "provider", "outcome"],
+      registers: [registry],
+    }),
+    ingestBatchSize: new Histogram({
+      name: "ackline_ingest_batch_events",
+      help: "Events committed per ingest transaction",
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,71 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import type { z } from "zod";
+import type { NormalizedEvent, TemplateUpdate } from "../domain/model.js";
+
+/** Secrets each door verifies with; an absent one means the door refuses everything (fail closed). */
+export interface WebhookSecrets {
+  generic?: string;
+  enablexBasic?: string;
+  standard?: string;
+}
+
+export interface ParsedDelivery {
+  events: NormalizedEvent[];
+  templateUpdates: TemplateUpdate[];
+}
+
+/** One provider's door: verify the raw bytes, then normalize. Nothing else. */
+export interface WebhookProvider {
+  name: string;
+  parse(rawBody: Buffer, headers: IncomingHttpHeaders, secrets: WebhookSecrets, now: Date): ParsedDelivery;
+}
+
+export class WebhookRejection extends Error {
+  constructor(
+    readonly statusCode: 400 | 401,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const unauthorized = (reason: string) => new WebhookRejection(401, reason);
+export const malformed = (reason: string) => new WebhookRejection(400, reason);
+
+/** Constant-time equality that never throws on a length mismatch (an attacker picks the length). */
+export function safeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function hmacSha256(key: Buffer | string, data: Buffer | string): Buffer {
+  return createHmac("sha256", key).update(data).digest();
+}
+
+export function parseJsonBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody.toString("utf8"));
+  } catch {
+    throw malformed("body is not valid JSON");
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw malformed(`${issue.path.join(".") || "body"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Provider timestamps arrive as ISO strings or Unix seconds/milliseconds; kept to the millisecond. */
+export function parseProviderTime(value: string | number): Date {
+  const date = typeof value === "number" ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
+  if (Number.isNaN(date.getTime())) throw malformed(`timestamp ${JSON.stringify(value)} is not a date`);
+  return date;
+}
+
+/** Ackline's suggestions carry `<action>:<transfer id>` as their postback. */
+export function transferIdFromPostback(postback: string | undefined): string | undefined {
+  const match = /^[^:]+:(tx_[A-Za-z0-9_-]+)$/.exec(postback ?? "");
+  return match?.[1];
+}

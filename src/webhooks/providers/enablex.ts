@@ -1,0 +1,116 @@
+import { z } from "zod";
+import type { NormalizedEvent } from "../../domain/model.js";
+import {
+  malformed,
+  parseJsonBody,
+  parseProviderTime,
+  safeEqual,
+  transferIdFromPostback,
+  unauthorized,
+  type ParsedDelivery,
+  type WebhookProvider,
+} from "../provider.js";
+
+/** EnableX RCS: one JSON notification per POST, routed by `type`; HTTP Basic auth. */
+const base = z.object({ agent: z.string().optional(), timestamp: z.string() });
+const inbound = base.extend({ phone: z.string().min(1), request_id: z.string().min(1), session_id: z.string().optional() });
+
+const payloadSchema = z.discriminatedUnion(
+  "type",
+  [
+    base.extend({
+      type: z.literal("message"),
+      phone: z.string().optional(),
+      message: z.object({
+        message_id: z.string().min(1),
+        status: z.enum(["SENT", "DELIVERED", "READ", "FAILED", "REVOKED"]),
+        failure_reason: z.string().optional(),
+      }),
+    }),
+    inbound.extend({ type: z.literal("text"), text: z.string() }),
+    inbound.extend({ type: z.literal("file"), file: z.object({ media: z.string() }).passthrough() }),
+    inbound.extend({ type: z.literal("location"), location: z.object({ latitude: z.string(), longitude: z.string() }) }),
+    inbound.extend({
+      type: z.literal("suggestion"),
+      suggestion: z.object({ type: z.string(), postback: z.string().optional(), text: z.string().optional() }),
+    }),
+    base.extend({ type: z.literal("typing"), phone: z.string().min(1), message_id: z.string().optional() }),
+    base.extend({
+      type: z.literal("template"),
+      template: z.object({ name: z.string().min(1), status: z.enum(["approved", "rejected"]), type: z.string().optional(), comment: z.string().optional() }),
+    }),
+  ],
+  { error: (issue) => (issue.code === "invalid_union" ? "type must be text, file, message, template, suggestion, location or typing" : undefined) },
+);
+
+function verifyBasic(header: string | string[] | undefined, expected: string | undefined): void {
+  if (!expected) throw unauthorized("EnableX basic credentials are not configured");
+  const match = /^Basic\s+(.+)$/i.exec(String(header ?? ""));
+  if (!match) throw unauthorized("missing Basic authorization");
+  if (!safeEqual(Buffer.from(match[1]!, "base64"), Buffer.from(expected))) throw unauthorized("credentials do not match");
+}
+
+export const enablex: WebhookProvider = {
+  name: "enablex",
+  parse(rawBody, headers, secrets): ParsedDelivery {
+    verifyBasic(headers.authorization, secrets.enablexBasic);
+    const payload = parseJsonBody(rawBody, payloadSchema);
+    const occurredAt = parseProviderTime(payload.timestamp);
+    const common = { occurredAt, channel: "RCS" as const, raw: payload };
+    const event = (fields: Omit<NormalizedEvent, keyof typeof common>): ParsedDelivery => ({
+      events: [{ ...common, ...fields }],
+      templateUpdates: [],
+    });
+
+    switch (payload.type) {
+      case "message":
+        return event({
+          event: payload.message.status,
+          correlation: { providerMessageId: payload.message.message_id },
+          dedupeKey: `enablex:${payload.message.message_id}:${payload.message.status}:${occurredAt.toISOString()}`,
+          metadata: payload.message.failure_reason ? { failure_reason: payload.message.failure_reason } : {},
+        });
+      case "text":
+      case "file":
+      case "location": {
+        const { agent: _agent, phone, request_id, session_id, type, timestamp: _timestamp, ...content } = payload;
+        return event({
+          event: "REPLY",
+          correlation: { phone },
+          dedupeKey: `enablex:${request_id}`,
+          metadata: { kind: type, session_id, ...content },
+        });
+      }
+      case "suggestion":
+        return event({
+          event: "ACTION",
+          correlation: { transferId: transferIdFromPostback(payload.suggestion.postback), phone: payload.phone },
+          dedupeKey: `enablex:${payload.request_id}`,
+          metadata: { suggestion_type: payload.suggestion.type, postback: payload.suggestion.postback, text: payload.suggestion.text },
+        });
+      case "typing":
+        return event({
+          event: "TYPING",
+          correlation: { providerMessageId: payload.message_id, phone: payload.phone },
+          dedupeKey: `enablex:typing:${payload.phone}:${payload.message_id ?? ""}:${occurredAt.toISOString()}`,
+          metadata: {},
+        });
+      case "template":
+        return {
+          events: [],
+          templateUpdates: [
+            {
+              provider: "enablex",
+              name: payload.template.name,
+              status: payload.template.status === "approved" ? "APPROVED" : "REJECTED",
+              comment: payload.template.comment,
+              occurredAt,
+              raw: payload,
+            },
+          ],
+        };
+      default:
+        throw malformed("unsupported EnableX notification type");
+    }
+  },
+};

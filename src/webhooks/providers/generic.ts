@@ -1,0 +1,83 @@
+import { z } from "zod";
+import type { Channel, ReceiptEventType } from "../../domain/model.js";
+import {
+  hmacSha256,
+  malformed,
+  parseJsonBody,
+  parseProviderTime,
+  safeEqual,
+  unauthorized,
+  type WebhookProvider,
+} from "../provider.js";
+
+/** The common CPaaS format (the seed's): hex HMAC-SHA256 of the raw body in `X-Webhook-Signature`. */
+const MESSAGE_EVENTS: Record<string, ReceiptEventType> = {
+  "message.queued": "QUEUED",
+  "message.sent": "SENT",
+  "message.delivered": "DELIVERED",
+  "message.read": "READ",
+  "message.failed": "FAILED",
+  "message.clicked": "ACTION",
+  "message.replied": "REPLY",
+  "message.optout": "OPT_OUT",
+  "message.complained": "COMPLAINT",
+};
+const TEMPLATE_EVENTS = { "template.approved": "APPROVED", "template.rejected": "REJECTED" } as const;
+
+const payloadSchema = z.object({
+  event: z.enum([...Object.keys(MESSAGE_EVENTS), ...Object.keys(TEMPLATE_EVENTS)] as [string, ...string[]], {
+    error: (issue) => `unknown event ${JSON.stringify(issue.input)}`,
+  }),
+  timestamp: z.union([z.string(), z.number()]),
+  message_id: z.string().min(1).optional(),
+  template_id: z.string().min(1).optional(),
+  recipient: z.string().optional(),
+  channel: z.enum(["rcs", "sms", "email"]).optional(),
+  carrier: z.string().optional(),
+  region: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const generic: WebhookProvider = {
+  name: "generic",
+  parse(rawBody, headers, secrets) {
+    if (!secrets.generic) throw unauthorized("generic webhook secret is not configured");
+    const signature = String(headers["x-webhook-signature"] ?? "");
+    if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw unauthorized("missing or malformed X-Webhook-Signature");
+    if (!safeEqual(Buffer.from(signature, "hex"), hmacSha256(secrets.generic, rawBody))) {
+      throw unauthorized("signature does not match");
+    }
+
+    const payload = parseJsonBody(rawBody, payloadSchema);
+    const occurredAt = parseProviderTime(payload.timestamp);
+    if (payload.event in TEMPLATE_EVENTS) {
+      const name = payload.template_id ?? (payload.metadata?.template_id as string | undefined);
+      if (!name) throw malformed("template events need template_id");
+      const status = TEMPLATE_EVENTS[payload.event as keyof typeof TEMPLATE_EVENTS];
+      const comment = payload.metadata?.comment;
+      return {
+        events: [],
+        templateUpdates: [{ provider: "generic", name, status, comment: typeof comment === "string" ? comment : undefined, occurredAt, raw: payload }],
+      };
+    }
+    if (!payload.message_id) throw malformed("message_id is required for message events");
+    const event = MESSAGE_EVENTS[payload.event]!;
+    return {
+      events: [
+        {
+          event,
+          occurredAt,
+          channel: payload.channel?.toUpperCase() as Channel | undefined,
+          correlation: { providerMessageId: payload.message_id },
+          // The format has no event id: a retry repeats all three, a second click does not.
+          dedupeKey: `generic:${payload.message_id}:${payload.event}:${occurredAt.toISOString()}`,
+          carrier: payload.carrier,
+          region: payload.region ?? (payload.metadata?.region as string | undefined),
+          metadata: { ...payload.metadata, ...(payload.recipient ? { recipient: payload.recipient } : {}) },
+          raw: payload,
+        },
+      ],
+      templateUpdates: [],
+    };
+  },
+};

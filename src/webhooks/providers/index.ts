@@ -1,0 +1,9 @@
+import type { WebhookProvider } from "../provider.js";
+import { enablex } from "./enablex.js";
+import { generic } from "./generic.js";
+import { standard } from "./standard.js";
+
+/** Every door of the side-door, by the path segment it answers on. */
+export const webhookProviders: ReadonlyMap<string, WebhookProvider> = new Map(
+  [generic, enablex, standard].map((provider) => [provider.name, provider]),
+);

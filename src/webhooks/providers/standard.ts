@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { CHANNELS, RECEIPT_EVENT_TYPES, type Channel, type ReceiptEventType } from "../../domain/model.js";
+import { hmacSha256, parseJsonBody, parseProviderTime, safeEqual, unauthorized, type WebhookProvider } from "../provider.js";
+
+/** Standard Webhooks v1: HMAC-SHA256 over `id.timestamp.body`, ±5 minutes, carrying the canonical event. */
+const TOLERANCE_SECONDS = 5 * 60;
+
+const payloadSchema = z.object({
+  transfer_id: z.string().min(1),
+  message_id: z.string().min(1),
+  channel: z.string().transform((value, ctx) => {
+    const upper = value.toUpperCase();
+    if (!(CHANNELS as readonly string[]).includes(upper)) ctx.addIssue({ code: "custom", message: `unknown channel ${value}` });
+    return upper as Channel;
+  }),
+  event: z.string().transform((value, ctx) => {
+    const upper = value.toUpperCase();
+    if (!(RECEIPT_EVENT_TYPES as readonly string[]).includes(upper)) ctx.addIssue({ code: "custom", message: `unknown event ${value}` });
+    return upper as ReceiptEventType;
+  }),
+  timestamp: z.union([z.string(), z.number()]),
+  provider: z.string().min(1),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Verifies a Standard Webhooks v1 signature; exported for the official test vectors. */
+export function verifyStandardSignature(
+  secret: string,
+  headers: { id: string; timestamp: string; signature: string },
+  rawBody: Buffer,
+  now: Date,
+): void {
+  const { id, timestamp, signature } = headers;
+  if (!id || !timestamp || !signature) throw unauthorized("missing webhook-id, webhook-timestamp or webhook-signature");
+  if (!/^\d+$/.test(timestamp)) throw unauthorized("webhook-timestamp is not a Unix time");
+  if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > TOLERANCE_SECONDS) {
+    throw unauthorized("webhook-timestamp is outside the 5-minute tolerance");
+  }
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const expected = hmacSha256(key, Buffer.concat([Buffer.from(`${id}.${timestamp}.`), rawBody]));
+  const matches = signature.split(" ").some((entry) => {
+    const [version, mac] = entry.split(",", 2);
+    return version === "v1" && mac !== undefined && safeEqual(Buffer.from(mac, "base64"), expected);
+  });
+  if (!matches) throw unauthorized("no webhook-signature entry matches");
+}
+
+export const standard: WebhookProvider = {
+  name: "standard",
+  parse(rawBody, headers, secrets, now) {
+    if (!secrets.standard) throw unauthorized("Standard Webhooks secret is not configured");
+    const id = String(headers["webhook-id"] ?? "");
+    verifyStandardSignature(
+      secrets.standard,
+      { id, timestamp: String(headers["webhook-timestamp"] ?? ""), signature: String(headers["webhook-signature"] ?? "") },
+      rawBody,
+      now,
+    );
+    const payload = parseJsonBody(rawBody, payloadSchema);
+    return {
+      events: [
+        {
+          event: payload.event,
+          occurredAt: parseProviderTime(payload.timestamp),
+          provider: payload.provider,
+          channel: payload.channel,
+          correlation: { messageId: payload.message_id, transferId: payload.transfer_id },
+          dedupeKey: `standard:${id}`,
+          carrier: typeof payload.metadata?.carrier_status === "string" ? payload.metadata.carrier_status : undefined,
+          metadata: payload.metadata ?? {},
+          raw: payload,
+        },
+      ],
+      templateUpdates: [],
+    };
+  },
+};

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { ReceiptService } from "../domain/receipt.service.js";
+import type { Metrics } from "../metrics.js";
+import { WebhookRejection, type WebhookSecrets } from "./provider.js";
+import { webhookProviders } from "./providers/index.js";
+
+export interface WebhookRoutesOptions {
+  receipts: ReceiptService;
+  secrets: WebhookSecrets;
+  bodyLimit: number;
+  metrics: Metrics;
+}
+
+/**
+ * `POST /webhooks/<provider>`: verify the raw bytes, normalize, then answer 200 only once the
+ * events are durable. The raw-body parser is registered inside this plugin and never leaks into
+ * the GraphQL route.
+ */
+export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (app, options) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
+
+  app.post<{ Params: { provider: string } }>("/webhooks/:provider", async (request, reply) => {
+    const provider = webhookProviders.get(request.params.provider);
+    if (!provider) return reply.code(404).send({ error: `unknown webhook provider ${request.params.provider}` });
+    const count = (status: number) => options.metrics.webhookRequests.inc({ provider: provider.name, status: String(status) });
+
+    let delivery;
+    try {
+      const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      delivery = provider.parse(rawBody, request.headers, options.secrets, new Date());
+    } catch (error) {
+      if (!(error instanceof WebhookRejection)) throw error;
+      count(error.statusCode);
+      request.log.warn({ provider: provider.name, reason: error.message }, "webhook rejected");
+      return reply.code(error.statusCode).send({ error: error.message });
+    }
+
+    try {
+      const outcomes = await options.receipts.ingest(delivery.events.map((event) => ({ ...event, source: provider.name })));
+      await options.receipts.recordTemplateUpdates(delivery.templateUpdates);
+      count(200);
+      const stored = outcomes.filter((outcome) => outcome.stored).length;
+      return reply.code(200).send({ received: outcomes.length + delivery.templateUpdates.length, stored, duplicates: outcomes.length - stored });
+    } catch (error) {
+      // Not durable, so not acknowledged: the provider retries later and nothing is lost.
+      count(503);
+      request.log.error({ err: error, provider: provider.name }, "webhook not stored");
+      return reply.code(503).header("retry-after", "5").send({ error: "receipt store unavailable, retry later" });
+    }
+  });
+};

@@ -1,0 +1,79 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { type Ackline, createAckline } from "../../src/app.js";
+import { SCOPES, signAccessToken } from "../../src/auth/access-tokens.js";
+import { loadConfig } from "../../src/config.js";
+import { createLogger } from "../../src/logger.js";
+import { createTestDatabase, hasRedis, REDIS_URL } from "./services.js";
+
+export const TEST_AUTH_SECRET = "test-auth-secret-with-enough-entropy-0123456789";
+export const TEST_AUDIENCE = "ackline";
+export const TEST_GENERIC_SECRET = "generic-test-secret";
+export const TEST_ENABLEX_BASIC = "enablex:s3cret-pass";
+/** Standard Webhooks' own test-vector key. */
+export const TEST_STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+export interface TestServer {
+  ackline: Ackline;
+  url: string;
+  wsUrl: string;
+  databaseUrl?: string;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Share a database with another instance (several instances, one store). */
+  databaseUrl?: string;
+  /** Use Redis pubsub (default when Redis is reachable). */
+  redis?: boolean;
+  env?: Record<string, string>;
+}
+
+/** Starts a real Ackline on an ephemeral port against a fresh PostgreSQL database (or PGlite outside CI). */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const ownDatabase = options.databaseUrl ? undefined : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? ownDatabase?.url;
+  const dataDir = await mkdtemp(path.join(tmpdir(), "ackline-test-"));
+  const useRedis = options.redis ?? hasRedis();
+  const config = await loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    DATA_DIR: dataDir,
+    AUTH_JWT_SECRET: TEST_AUTH_SECRET,
+    AUTH_AUDIENCE: TEST_AUDIENCE,
+    WEBHOOK_GENERIC_SECRET: TEST_GENERIC_SECRET,
+    WEBHOOK_ENABLEX_BASIC: TEST_ENABLEX_BASIC,
+    WEBHOOK_STANDARD_SECRET: TEST_STANDARD_SECRET,
+    SIMULATOR_STEP_MS: "50",
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(useRedis ? { REDIS_URL } : {}),
+    ...options.env,
+  });
+  const ackline = await createAckline(config, createLogger(config.logLevel));
+  const url = await ackline.listen();
+  return {
+    ackline,
+    url,
+    wsUrl: `${url.replace(/^http/, "ws")}/graphql`,
+    databaseUrl,
+    async close() {
+      await ackline.close();
+      await ownDatabase?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function tokenFor(
+  tenantId: string,
+  options: { scopes?: readonly string[]; audience?: string; expiresIn?: string | number; secret?: string } = {},
+): Promise<string> {
+  return signAccessToken(options.secret ?? TEST_AUTH_SECRET, {
+    tenantId,
+    scopes: options.scopes ?? SCOPES,
+    audience: options.audience ?? TEST_AUDIENCE,
+    expiresIn: options.expiresIn,
+  });
+}
