@@ -185,6 +185,8 @@ export class Dispatcher {
     // Permanent, or out of attempts: the message fails, and an RCS-incapable phone falls back to SMS.
     const fallbackToSms = outcome.kind === "permanent" && outcome.notCapable && message.channel === "RCS" && recipientPhone;
     const updates = await this.deps.db.transaction(async (tx) => {
+      // Transfer first, as every status change does, so this never deadlocks with an ingest batch.
+      const [owner] = await tx.select({ tenantId: transfers.tenantId }).from(transfers).where(eq(transfers.id, message.transferId)).for("update");
       await tx
         .update(messages)
         .set({ dispatchState: "done", leaseUntil: null, lastError: outcome.error, updatedAt: now })
@@ -193,7 +195,6 @@ export class Dispatcher {
         decision("FAILED", { reason: outcome.error, code: outcome.code ?? null, attempts: message.attempts, fallback: fallbackToSms ? "SMS" : null }),
       ];
       if (fallbackToSms) {
-        const [owner] = await tx.select({ tenantId: transfers.tenantId }).from(transfers).where(eq(transfers.id, message.transferId));
         const smsId = newId("msg");
         const sms = { id: smsId, tenantId: owner!.tenantId, transferId: message.transferId, channel: "SMS" as const, provider: this.deps.adapters.SMS.provider };
         await tx.insert(messages).values({ ...sms, clientMessageId: smsId, status: "QUEUED", nextAttemptAt: now, createdAt: now, updatedAt: now });
