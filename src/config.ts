@@ -127,7 +127,9 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   if (e.DATABASE_URL && !authConfigured) {
     throw new ConfigError("DATABASE_URL is set but neither AUTH_JWT_SECRET nor AUTH_JWKS_URL is: refusing to start");
   }
-  const needsStored = !authConfigured || !e.WEBHOOK_GENERIC_SECRET || !e.SIGNING_KEY;
+  // The generic secret is invented only where someone can know it: embedded mode or the simulator.
+  const inventGenericSecret = !e.WEBHOOK_GENERIC_SECRET && (!e.DATABASE_URL || !e.CPAAS_API_URL);
+  const needsStored = !authConfigured || inventGenericSecret || !e.SIGNING_KEY;
   const stored = needsStored ? await loadOrCreateStoredSecrets(e.DATA_DIR) : undefined;
 
   return {
@@ -142,7 +144,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     },
     cpaas: e.CPAAS_API_URL ? { apiUrl: e.CPAAS_API_URL, token: e.CPAAS_TOKEN } : undefined,
     webhookSecrets: {
-      generic: e.WEBHOOK_GENERIC_SECRET ?? stored?.genericWebhookSecret,
+      generic: e.WEBHOOK_GENERIC_SECRET ?? (inventGenericSecret ? stored?.genericWebhookSecret : undefined),
       enablexBasic: e.WEBHOOK_ENABLEX_BASIC,
       standard: e.WEBHOOK_STANDARD_SECRET,
     },

@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { lte } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { templates } from "../db/schema.js";
 import type { EventPublisher } from "../pubsub/pubsub.js";
@@ -34,7 +34,7 @@ export class ReceiptService {
         .onConflictDoUpdate({
           target: [templates.provider, templates.name],
           set: { status: update.status, comment: update.comment ?? null, occurredAt: update.occurredAt, raw: update.raw },
-          setWhere: sql`${templates.occurredAt} <= ${update.occurredAt}`,
+          setWhere: lte(templates.occurredAt, update.occurredAt),
         });
     }
   }

@@ -42,10 +42,15 @@ export function hmacSha256(key: Buffer | string, data: Buffer | string): Buffer 
   return createHmac("sha256", key).update(data).digest();
 }
 
+/** PostgreSQL text and jsonb cannot hold NUL; it becomes U+FFFD so the event is kept, not refused. */
+function replaceNul(_key: string, value: unknown): unknown {
+  return typeof value === "string" && value.includes("\0") ? value.replaceAll("\0", "\uFFFD") : value;
+}
+
 export function parseJsonBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
   let json: unknown;
   try {
-    json = JSON.parse(rawBody.toString("utf8"));
+    json = JSON.parse(rawBody.toString("utf8"), replaceNul);
   } catch {
     throw malformed("body is not valid JSON");
   }
@@ -57,10 +62,18 @@ export function parseJsonBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
-/** Provider timestamps arrive as ISO strings or Unix seconds/milliseconds; kept to the millisecond. */
+const EARLIEST_EVENT = Date.UTC(1970, 0, 1);
+const LATEST_EVENT = Date.UTC(9999, 11, 31);
+
+/**
+ * Provider timestamps arrive as ISO strings or Unix seconds/milliseconds; kept to the millisecond.
+ * An implausible one (microseconds read as milliseconds, say) is malformed, not a storage failure.
+ */
 export function parseProviderTime(value: string | number): Date {
   const date = typeof value === "number" ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
-  if (Number.isNaN(date.getTime())) throw malformed(`timestamp ${JSON.stringify(value)} is not a date`);
+  const time = date.getTime();
+  if (Number.isNaN(time)) throw malformed(`timestamp ${JSON.stringify(value)} is not a date`);
+  if (time < EARLIEST_EVENT || time > LATEST_EVENT) throw malformed(`timestamp ${JSON.stringify(value)} is out of range`);
   return date;
 }
 

@@ -37,10 +37,11 @@ export function verifyStandardSignature(
     throw unauthorized("webhook-timestamp is outside the 5-minute tolerance");
   }
   const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
-  const expected = hmacSha256(key, Buffer.concat([Buffer.from(`${id}.${timestamp}.`), rawBody]));
+  // Compared as canonical base64 text: Node's lenient decoder would accept trailing garbage.
+  const expected = Buffer.from(hmacSha256(key, Buffer.concat([Buffer.from(`${id}.${timestamp}.`), rawBody])).toString("base64"));
   const matches = signature.split(" ").some((entry) => {
     const [version, mac] = entry.split(",", 2);
-    return version === "v1" && mac !== undefined && safeEqual(Buffer.from(mac, "base64"), expected);
+    return version === "v1" && mac !== undefined && safeEqual(Buffer.from(mac), expected);
   });
   if (!matches) throw unauthorized("no webhook-signature entry matches");
 }
