@@ -1,14 +1,12 @@
-import { and, asc, desc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Queryable, Transaction } from "../db/client.js";
 import { messages, receiptEvents, transfers } from "../db/schema.js";
 import type {
   Channel,
   MessageRecord,
-  MessageStatus,
   NormalizedEvent,
   ReceiptEventRecord,
   TransferRecord,
-  TransferStatus,
   TransferUpdate,
   TransferView,
 } from "./model.js";
@@ -36,8 +34,21 @@ type EventRow = typeof receiptEvents.$inferSelect;
 type TransferRow = typeof transfers.$inferSelect;
 type MessageRow = typeof messages.$inferSelect;
 
-function unique<T>(values: Iterable<T | undefined>): T[] {
-  return [...new Set([...values].filter((value): value is T => value !== undefined))];
+function unique<T>(values: Iterable<T | undefined | null>): T[] {
+  return [...new Set([...values].filter((value): value is T => value !== undefined && value !== null))];
+}
+
+/*
+ * The ingest path's statements have fixed text with one array parameter per column, so each is
+ * prepared once and reused whatever the batch size (a list of N placeholders would be rebuilt and
+ * re-prepared for every batch). Dates cross as ISO text: drizzle leaves timestamp parsing off.
+ */
+const textArray = (values: ReadonlyArray<string | null>): SQL => sql`${sql.param(values)}::text[]`;
+const timestamp = (date: Date): SQL => sql`${sql.param(date.toISOString())}::timestamptz`;
+
+async function selectRows<T>(db: Queryable, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 export function toEventRecord(row: EventRow): ReceiptEventRecord {
@@ -75,26 +86,58 @@ export function toView(transfer: TransferRecord, transferMessages: MessageRecord
  */
 async function lockProviderMessageIds(tx: Transaction, providerMessageIds: string[]): Promise<void> {
   if (providerMessageIds.length === 0) return;
-  const ids = sql.join(providerMessageIds.map((id) => sql`${id}`), sql`, `);
   await tx.execute(
-    sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(x) AS k FROM unnest(ARRAY[${ids}]::text[]) AS x ORDER BY k) AS keys`,
+    sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(x) AS k FROM unnest(${textArray(providerMessageIds)}) AS x ORDER BY k) AS keys`,
   );
 }
 
-/** Transfer rows are the serialization point for every status change of a transfer and its messages. */
-async function lockTransfers(tx: Transaction, ids: string[]): Promise<TransferRow[]> {
-  if (ids.length === 0) return [];
-  return tx.select().from(transfers).where(inArray(transfers.id, ids)).orderBy(asc(transfers.id)).for("update");
+interface LockTargets {
+  providerMessageIds: string[];
+  messageIds: string[];
+  transferIds: string[];
+  /** Inbound phones: each locks its latest open transfer. */
+  phones: string[];
 }
 
-async function latestOpenTransferByPhone(tx: Transaction, phone: string, now: Date): Promise<string | undefined> {
-  const [row] = await tx
-    .select({ id: transfers.id })
+/**
+ * Locks every transfer the events may belong to, in id order. Transfer rows are the
+ * serialization point for every status change of a transfer and its messages. A message's
+ * transfer never changes and its provider id changes only under the advisory lock held here,
+ * so the subqueries cannot go stale while the locks are awaited.
+ */
+async function lockTransfers(tx: Transaction, targets: LockTargets, now: Date): Promise<TransferRow[]> {
+  if (Object.values(targets).every((list: string[]) => list.length === 0)) return [];
+  return tx
+    .select()
     .from(transfers)
-    .where(and(eq(transfers.recipientPhone, phone), isNull(transfers.revokedAt), gt(transfers.expiresAt, now)))
-    .orderBy(desc(transfers.createdAt))
-    .limit(1);
-  return row?.id;
+    .where(
+      sql`${transfers.id} IN (SELECT transfer_id FROM messages WHERE provider_message_id = ANY(${textArray(targets.providerMessageIds)}) OR id = ANY(${textArray(targets.messageIds)}))
+        OR ${transfers.id} = ANY(${textArray(targets.transferIds)})
+        OR ${transfers.id} IN (SELECT DISTINCT ON (recipient_phone) id FROM transfers
+             WHERE recipient_phone = ANY(${textArray(targets.phones)}) AND revoked_at IS NULL AND expires_at > ${timestamp(now)}
+             ORDER BY recipient_phone, created_at DESC)`,
+    )
+    .orderBy(transfers.id)
+    .for("update");
+}
+
+function isOpen(transfer: TransferRow, now: Date): boolean {
+  return !transfer.revokedAt && transfer.expiresAt.getTime() > now.getTime();
+}
+
+async function messagesOf(tx: Transaction, transferIds: string[]): Promise<MessageRow[]> {
+  if (transferIds.length === 0) return [];
+  return tx.select().from(messages).where(sql`${messages.transferId} = ANY(${textArray(transferIds)})`);
+}
+
+/** One statement per table whatever the number of rows: `UPDATE … FROM unnest(ids, statuses)`. */
+async function updateStatuses(tx: Transaction, table: "messages" | "transfers", changes: Map<string, string>, now: Date): Promise<void> {
+  if (changes.size === 0) return;
+  await tx.execute(
+    sql`UPDATE ${sql.identifier(table)} AS target SET status = changed.status, updated_at = ${timestamp(now)}
+        FROM unnest(${textArray([...changes.keys()])}, ${textArray([...changes.values()])}) AS changed(id, status)
+        WHERE target.id = changed.id`,
+  );
 }
 
 /**
@@ -110,36 +153,27 @@ async function applyStoredEvents(
   now: Date,
 ): Promise<TransferUpdate[]> {
   const messageById = new Map(transferMessages.map((message) => [message.id, { ...message }]));
-  const changedMessages = new Map<MessageStatus, string[]>();
   const inOrder = [...storedEvents].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.id - b.id);
-  const finalStatus = new Map<string, MessageStatus>();
   for (const event of inOrder) {
     const message = event.messageId ? messageById.get(event.messageId) : undefined;
-    if (!message) continue;
-    message.status = nextMessageStatus(message.status, event.event, message.channel);
-    finalStatus.set(message.id, message.status);
+    if (message) message.status = nextMessageStatus(message.status, event.event, message.channel);
   }
-  for (const [id, status] of finalStatus) {
-    if (transferMessages.find((message) => message.id === id)!.status === status) continue;
-    changedMessages.set(status, [...(changedMessages.get(status) ?? []), id]);
+  const changedMessages = new Map<string, string>();
+  for (const original of transferMessages) {
+    const status = messageById.get(original.id)!.status;
+    if (status !== original.status) changedMessages.set(original.id, status);
   }
-  for (const [status, ids] of changedMessages) {
-    await tx.update(messages).set({ status, updatedAt: now }).where(inArray(messages.id, ids));
-  }
+  await updateStatuses(tx, "messages", changedMessages, now);
 
   const views = new Map<string, TransferView>();
-  const changedTransfers = new Map<TransferStatus, string[]>();
+  const changedTransfers = new Map<string, string>();
   for (const transfer of lockedTransfers) {
     const own = [...messageById.values()].filter((message) => message.transferId === transfer.id);
     const view = toView(transfer, own, now);
     views.set(transfer.id, view);
-    if (view.status !== transfer.status) {
-      changedTransfers.set(view.status, [...(changedTransfers.get(view.status) ?? []), transfer.id]);
-    }
+    if (view.status !== transfer.status) changedTransfers.set(transfer.id, view.status);
   }
-  for (const [status, ids] of changedTransfers) {
-    await tx.update(transfers).set({ status, updatedAt: now }).where(inArray(transfers.id, ids));
-  }
+  await updateStatuses(tx, "transfers", changedTransfers, now);
 
   return storedEvents
     .filter((event) => event.transferId && views.has(event.transferId))
@@ -151,54 +185,47 @@ async function applyStoredEvents(
  * transfer, inserts it unless its deduplication key is known, and applies the new ones.
  */
 export async function storeEvents(tx: Transaction, events: IncomingEvent[], now = new Date()): Promise<StoreResult> {
-  const providerMessageIds = unique(events.map((event) => event.correlation.providerMessageId));
+  const correlations = events.map((event) => event.correlation);
+  const providerMessageIds = unique(correlations.map((c) => c.providerMessageId));
   await lockProviderMessageIds(tx, providerMessageIds);
-
-  const ownMessageIds = unique(events.map((event) => event.correlation.messageId));
-  const known =
-    providerMessageIds.length + ownMessageIds.length === 0
-      ? []
-      : await tx
-          .select({ id: messages.id, transferId: messages.transferId, providerMessageId: messages.providerMessageId })
-          .from(messages)
-          .where(
-            sql`${inArray(messages.providerMessageId, providerMessageIds)} OR ${inArray(messages.id, ownMessageIds)}`,
-          );
-  const byOwnId = new Map(known.map((message) => [message.id, message]));
-  const byProviderId = new Map(known.map((message) => [message.providerMessageId, message]));
-
-  const phoneTransfers = new Map<string, string | undefined>();
-  for (const phone of unique(events.map((event) => event.correlation.phone))) {
-    phoneTransfers.set(phone, await latestOpenTransferByPhone(tx, phone, now));
+  const lockedTransfers = await lockTransfers(
+    tx,
+    {
+      providerMessageIds,
+      messageIds: unique(correlations.map((c) => c.messageId)),
+      transferIds: unique(correlations.map((c) => (c.messageId ? undefined : c.transferId))),
+      phones: unique(correlations.map((c) => c.phone)),
+    },
+    now,
+  );
+  const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
+  const transferMessages = await messagesOf(tx, [...transferById.keys()]);
+  const messageById = new Map(transferMessages.map((message) => [message.id, message]));
+  const messageByProviderId = new Map(transferMessages.map((message) => [message.providerMessageId, message]));
+  const latestOpenByPhone = new Map<string | null, TransferRow>();
+  for (const transfer of lockedTransfers) {
+    const latest = latestOpenByPhone.get(transfer.recipientPhone);
+    if (isOpen(transfer, now) && (!latest || transfer.createdAt > latest.createdAt)) latestOpenByPhone.set(transfer.recipientPhone, transfer);
   }
 
-  const targets = events.map(({ correlation: c }) => {
-    const own = c.messageId ? byOwnId.get(c.messageId) : undefined;
-    if (own && (!c.transferId || own.transferId === c.transferId)) return { transferId: own.transferId, messageId: own.id };
-    const byProvider = c.providerMessageId ? byProviderId.get(c.providerMessageId) : undefined;
-    if (byProvider) return { transferId: byProvider.transferId, messageId: byProvider.id };
-    if (c.transferId && !c.messageId) return { transferId: c.transferId, messageId: undefined };
-    const byPhone = c.phone ? phoneTransfers.get(c.phone) : undefined;
-    return byPhone ? { transferId: byPhone, messageId: undefined } : undefined;
+  /** Precedence: Ackline's own message id (with its transfer), the provider's id, a postback's transfer, the phone. */
+  const targets = correlations.map((c): { transfer: TransferRow; message?: MessageRow } | undefined => {
+    const own = c.messageId ? messageById.get(c.messageId) : undefined;
+    const byProvider = c.providerMessageId ? messageByProviderId.get(c.providerMessageId) : undefined;
+    const message = own && (!c.transferId || own.transferId === c.transferId) ? own : byProvider;
+    if (message) return { transfer: transferById.get(message.transferId)!, message };
+    const transfer = (c.transferId && !c.messageId ? transferById.get(c.transferId) : undefined) ?? (c.phone ? latestOpenByPhone.get(c.phone) : undefined);
+    return transfer ? { transfer } : undefined;
   });
-
-  const lockedTransfers = await lockTransfers(tx, unique(targets.map((target) => target?.transferId)));
-  const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
-  const transferMessages =
-    lockedTransfers.length === 0
-      ? []
-      : await tx.select().from(messages).where(inArray(messages.transferId, [...transferById.keys()]));
-  const messageById = new Map(transferMessages.map((message) => [message.id, message]));
 
   const firstByKey = new Map<string, number>();
   events.forEach((event, index) => {
     if (!firstByKey.has(event.dedupeKey)) firstByKey.set(event.dedupeKey, index);
   });
-  const rows = [...firstByKey.values()].map((index) => {
+  type NewEventRow = Omit<EventRow, "id">;
+  const rows: NewEventRow[] = [...firstByKey.values()].map((index) => {
     const event = events[index]!;
-    const target = targets[index];
-    const transfer = target ? transferById.get(target.transferId) : undefined;
-    const message = transfer && target?.messageId ? messageById.get(target.messageId) : undefined;
+    const { transfer, message } = targets[index] ?? {};
     return {
       tenantId: transfer?.tenantId ?? null,
       transferId: transfer?.id ?? null,
@@ -218,14 +245,30 @@ export async function storeEvents(tx: Transaction, events: IncomingEvent[], now 
       dedupeKey: event.dedupeKey,
     };
   });
-  const inserted = await tx.insert(receiptEvents).values(rows).onConflictDoNothing({ target: receiptEvents.dedupeKey }).returning();
-  const insertedKeys = new Set(inserted.map((row) => row.dedupeKey));
+  const column = <K extends keyof NewEventRow>(key: K, text: (value: NewEventRow[K]) => string | null = (value) => value as string | null) =>
+    textArray(rows.map((row) => text(row[key])));
+  const json = (value: unknown) => JSON.stringify(value);
+  const inserted = await selectRows<{ id: string | number; dedupe_key: string }>(
+    tx,
+    sql`INSERT INTO receipt_events (tenant_id, transfer_id, message_id, provider_message_id, phone, channel, event, occurred_at, received_at,
+          provider, source, carrier, region, metadata, raw, dedupe_key)
+        SELECT tenant_id, transfer_id, message_id, provider_message_id, phone, channel, event, occurred_at::timestamptz, ${timestamp(now)},
+          provider, source, carrier, region, metadata::jsonb, raw::jsonb, dedupe_key
+        FROM unnest(${column("tenantId")}, ${column("transferId")}, ${column("messageId")}, ${column("providerMessageId")}, ${column("phone")},
+          ${column("channel")}, ${column("event")}, ${column("occurredAt", (value) => value.toISOString())}, ${column("provider")}, ${column("source")},
+          ${column("carrier")}, ${column("region")}, ${column("metadata", json)}, ${column("raw", json)}, ${column("dedupeKey")})
+          AS e(tenant_id, transfer_id, message_id, provider_message_id, phone, channel, event, occurred_at, provider, source, carrier, region, metadata, raw, dedupe_key)
+        ON CONFLICT (dedupe_key) DO NOTHING
+        RETURNING id, dedupe_key`,
+  );
+  const idByKey = new Map(inserted.map((row) => [row.dedupe_key, Number(row.id)]));
+  const storedRows = rows.filter((row) => idByKey.has(row.dedupeKey)).map((row) => ({ ...row, id: idByKey.get(row.dedupeKey)! }));
 
   const outcomes = events.map((event, index) => ({
-    stored: firstByKey.get(event.dedupeKey) === index && insertedKeys.has(event.dedupeKey),
-    matched: Boolean(targets[index] && transferById.has(targets[index].transferId)),
+    stored: firstByKey.get(event.dedupeKey) === index && idByKey.has(event.dedupeKey),
+    matched: targets[index] !== undefined,
   }));
-  const updates = await applyStoredEvents(tx, lockedTransfers, transferMessages, inserted, now);
+  const updates = await applyStoredEvents(tx, lockedTransfers, transferMessages, storedRows, now);
   return { outcomes, updates };
 }
 
@@ -240,14 +283,14 @@ export async function recordProviderMessageId(
   now = new Date(),
 ): Promise<TransferUpdate[]> {
   await lockProviderMessageIds(tx, [providerMessageId]);
-  const lockedTransfers = await lockTransfers(tx, [message.transferId]);
+  const lockedTransfers = await lockTransfers(tx, { providerMessageIds: [], messageIds: [], transferIds: [message.transferId], phones: [] }, now);
   const transfer = lockedTransfers[0];
   if (!transfer) return [];
   await tx
     .update(messages)
     .set({ providerMessageId, dispatchState: "done", leaseUntil: null, lastError: null, updatedAt: now })
     .where(eq(messages.id, message.id));
-  const transferMessages = await tx.select().from(messages).where(eq(messages.transferId, transfer.id));
+  const transferMessages = await messagesOf(tx, [transfer.id]);
   const own = transferMessages.find((candidate) => candidate.id === message.id);
   const attached = await tx
     .update(receiptEvents)
@@ -266,7 +309,7 @@ export async function recordProviderMessageId(
 /** Loads transfers as they now stand, with their messages (no locks). */
 export async function loadTransferViews(db: Queryable, ids: string[], now = new Date()): Promise<TransferView[]> {
   if (ids.length === 0) return [];
-  const rows = await db.select().from(transfers).where(inArray(transfers.id, ids));
-  const rowsMessages = await db.select().from(messages).where(inArray(messages.transferId, ids));
+  const rows = await db.select().from(transfers).where(sql`${transfers.id} = ANY(${textArray(ids)})`);
+  const rowsMessages = await db.select().from(messages).where(sql`${messages.transferId} = ANY(${textArray(ids)})`);
   return rows.map((row) => toView(row, rowsMessages.filter((message) => message.transferId === row.id), now));
 }

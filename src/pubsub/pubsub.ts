@@ -87,7 +87,7 @@ export class TransferEvents implements EventPublisher {
 
 export function createTransferEvents(redisUrl: string | undefined, log: Logger): TransferEvents {
   if (!redisUrl) return new TransferEvents(new PubSub(), log, "memory");
-  const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true };
+  const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true };
   const publisher = new Redis(redisUrl, options);
   const subscriber = new Redis(redisUrl, options);
   for (const client of [publisher, subscriber]) {
