@@ -70,6 +70,22 @@ function createAdapters(config: Config, secret: string, webhookUrl: () => string
   return { adapters, stopSimulator: () => simulator?.stop() };
 }
 
+/**
+ * Stops listening and waits for in-flight requests. A keep-alive connection whose request was in
+ * flight when closing began turns idle only afterwards, so idle ones are swept until the server
+ * is done (instead of waiting out the 72 s keep-alive timeout), and stragglers are cut after 10 s.
+ */
+async function closeHttp(http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>): Promise<void> {
+  const sweep = setInterval(() => http.server.closeIdleConnections(), 100);
+  const deadline = setTimeout(() => http.server.closeAllConnections(), 10_000);
+  try {
+    await http.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(deadline);
+  }
+}
+
 /** Builds the whole service from a config: database, pubsub, GraphQL (HTTP + WebSocket), webhooks, dispatcher. */
 export async function createAckline(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Ackline> {
   const database: DatabaseHandle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
@@ -163,7 +179,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       await dispatcher?.stop();
       stopSimulator();
       await websocket?.close();
-      await http.close();
+      await closeHttp(http);
       await apollo.stop().catch(() => {});
       await events.close();
       await database.close();

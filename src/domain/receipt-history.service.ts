@@ -31,7 +31,8 @@ function encodeCursor(event: ReceiptEventRecord): string {
 function decodeCursor(cursor: string): { occurredAt: Date; id: number } {
   const [timestamp, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
   const occurredAt = new Date(timestamp ?? "");
-  if (Number.isNaN(occurredAt.getTime()) || !/^\d+$/.test(id ?? "")) {
+  const year = occurredAt.getUTCFullYear();
+  if (Number.isNaN(year) || year < 1 || year > 9999 || !/^\d+$/.test(id ?? "") || !Number.isSafeInteger(Number(id))) {
     throw new DomainError("BAD_USER_INPUT", "after is not a cursor this API issued", { field: "after" });
   }
   return { occurredAt, id: Number(id) };

@@ -111,11 +111,14 @@ async function lockTransfers(tx: Transaction, targets: LockTargets, now: Date): 
     .select()
     .from(transfers)
     .where(
-      sql`${transfers.id} IN (SELECT transfer_id FROM messages WHERE provider_message_id = ANY(${textArray(targets.providerMessageIds)}) OR id = ANY(${textArray(targets.messageIds)}))
-        OR ${transfers.id} = ANY(${textArray(targets.transferIds)})
-        OR ${transfers.id} IN (SELECT DISTINCT ON (recipient_phone) id FROM transfers
-             WHERE recipient_phone = ANY(${textArray(targets.phones)}) AND revoked_at IS NULL AND expires_at > ${timestamp(now)}
-             ORDER BY recipient_phone, created_at DESC)`,
+      // One IN over a UNION ALL, so each branch uses its index (ORed subqueries scan every transfer).
+      sql`${transfers.id} IN (
+        SELECT transfer_id FROM messages WHERE provider_message_id = ANY(${textArray(targets.providerMessageIds)})
+        UNION ALL SELECT transfer_id FROM messages WHERE id = ANY(${textArray(targets.messageIds)})
+        UNION ALL SELECT unnest(${textArray(targets.transferIds)})
+        UNION ALL (SELECT DISTINCT ON (recipient_phone) id FROM transfers
+          WHERE recipient_phone = ANY(${textArray(targets.phones)}) AND revoked_at IS NULL AND expires_at > ${timestamp(now)}
+          ORDER BY recipient_phone, created_at DESC))`,
     )
     .orderBy(transfers.id)
     .for("update");
