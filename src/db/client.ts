@@ -18,7 +18,10 @@ export type Queryable = Database | Transaction;
 export interface DatabaseHandle {
   db: Database;
   kind: "postgres" | "pglite";
-  /** Transactions the driver can usefully run at once (PGlite has one connection). */
+  /**
+   * Ingest transactions in flight at once (PGlite has one connection). Two lanes on PostgreSQL
+   * measured best here: more lanes mean smaller batches, and each batch costs ~8 statements.
+   */
   concurrency: number;
   close(): Promise<void>;
 }
@@ -27,11 +30,38 @@ const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url
 /** Any fixed key: instances starting together queue on it instead of racing through DDL. */
 const MIGRATION_LOCK_KEY = 4_242_001;
 
+/**
+ * drizzle runs every statement through `unsafe(…, { prepare: false })`, and postgres.js then
+ * describes each parametrized statement before running it: a second round trip per statement.
+ * Ackline's statements have fixed text (array parameters, not lists), so they are prepared once
+ * per connection instead, here and inside transactions.
+ */
+function preparingStatements(client: postgres.Sql): postgres.Sql {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "unsafe") {
+        return (query: string, parameters?: unknown[], options?: object) =>
+          target.unsafe(query, parameters as postgres.ParameterOrJSON<never>[], { ...options, prepare: true });
+      }
+      if (property === "begin") {
+        return (callback: (transaction: postgres.Sql) => unknown) =>
+          target.begin((transaction) => callback(preparingStatements(transaction as unknown as postgres.Sql)));
+      }
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
 export async function openDatabase(options: { url?: string; dataDir: string; poolSize?: number }): Promise<DatabaseHandle> {
   if (options.url) {
     const poolSize = options.poolSize ?? 10;
-    const client = postgres(options.url, { max: poolSize, onnotice: () => {} });
-    const db = drizzlePostgres(client, { schema }) as unknown as Database;
+    const client = postgres(options.url, {
+      max: poolSize,
+      onnotice: () => {},
+      // A generic plan cannot see how many ids an array parameter holds and may scan a whole table.
+      connection: { plan_cache_mode: "force_custom_plan" },
+    });
+    const db = drizzlePostgres(preparingStatements(client), { schema }) as unknown as Database;
     const lockConnection = await client.reserve();
     try {
       await lockConnection`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -40,7 +70,7 @@ export async function openDatabase(options: { url?: string; dataDir: string; poo
       await lockConnection`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
       lockConnection.release();
     }
-    return { db, kind: "postgres", concurrency: Math.max(1, Math.floor(poolSize / 2)), close: () => client.end({ timeout: 5 }) };
+    return { db, kind: "postgres", concurrency: 2, close: () => client.end({ timeout: 5 }) };
   }
   const pglite = new PGlite(path.join(options.dataDir, "pglite"));
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;
