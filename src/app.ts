@@ -18,7 +18,7 @@ import { Dispatcher } from "./delivery/dispatcher.js";
 import { createEmailAdapter } from "./delivery/email.adapter.js";
 import { createGenericCpaasAdapter } from "./delivery/generic-cpaas.adapter.js";
 import { createSimulatorFetch } from "./delivery/simulator.js";
-import type { GraphQLContext, GraphQLServices } from "./graphql/context.js";
+import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
 import { formatGraphQLError } from "./graphql/errors.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { attachGraphQLWebSocket } from "./graphql/websocket.js";
@@ -52,7 +52,7 @@ async function contextFromRequest(
     }
   }
   const userAgent = request.headers["user-agent"];
-  return { principal, ip: request.ip, client: Array.isArray(userAgent) ? userAgent[0] : userAgent, services };
+  return { principal, ip: request.ip, client: Array.isArray(userAgent) ? userAgent[0] : userAgent, services, loaders: createLoaders(services) };
 }
 
 function createAdapters(config: Config, secret: string, webhookUrl: () => string, log: Logger) {
@@ -111,6 +111,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
           log: log.child({ component: "dispatcher" }),
           metrics,
           maxAttempts: config.dispatchMaxAttempts,
+          leaseMs: config.dispatchLeaseMs,
         });
   const receipts = new ReceiptService(database.db, events, {
     maxBatch: 200,
@@ -118,6 +119,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     observeBatch: (size) => metrics.ingestBatchSize.observe(size),
   });
   const services: GraphQLServices = {
+    db: database.db,
     transfers: new TransferService({
       db: database.db,
       providerFor: (channel) => adapters[channel].provider,

@@ -40,6 +40,7 @@ const environmentSchema = z.object({
   ROLE: z.enum(["all", "api", "worker"]).default("all"),
   DATA_DIR: z.string().default(".data"),
   DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  DISPATCH_LEASE_MS: z.coerce.number().int().min(1000).default(60_000),
   WEBHOOK_BODY_LIMIT: z.coerce.number().int().min(1024).default(256 * 1024),
 });
 
@@ -65,6 +66,8 @@ export interface Config {
   role: Environment["ROLE"];
   dataDir: string;
   dispatchMaxAttempts: number;
+  /** How long a claimed send may take before another worker may claim it again. */
+  dispatchLeaseMs: number;
   webhookBodyLimit: number;
   /** Secrets invented at start (embedded mode); the dev token is printed only then. */
   generatedAuthSecret: boolean;
@@ -158,6 +161,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     role: e.ROLE,
     dataDir: e.DATA_DIR,
     dispatchMaxAttempts: e.DISPATCH_MAX_ATTEMPTS,
+    dispatchLeaseMs: e.DISPATCH_LEASE_MS,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     generatedAuthSecret: !authConfigured,
   };

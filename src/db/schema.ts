@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import type { Channel, MessageStatus, ReceiptEventType, TransferStatus } from "../domain/model.js";
+import type { Channel, DeliveryOutcome, MessageStatus, ReceiptEventType, TransferStatus } from "../domain/model.js";
 
 const moment = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
 
@@ -50,6 +50,8 @@ export const messages = pgTable(
     status: text("status").$type<MessageStatus>().notNull(),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
+    /** Set by resendNotification: the same key for the same transfer queues nothing again. */
+    idempotencyKey: text("idempotency_key"),
     /** pending → sending (leased) → done; a lapsed lease is claimed again. */
     dispatchState: text("dispatch_state").$type<"pending" | "sending" | "done">().notNull().default("pending"),
     nextAttemptAt: moment("next_attempt_at").notNull().defaultNow(),
@@ -59,6 +61,7 @@ export const messages = pgTable(
   },
   (t) => [
     index("messages_transfer").on(t.transferId),
+    uniqueIndex("messages_transfer_idempotency_key").on(t.transferId, t.idempotencyKey),
     index("messages_dispatch_due").on(t.nextAttemptAt).where(sql`dispatch_state <> 'done'`),
   ],
 );
@@ -92,6 +95,28 @@ export const receiptEvents = pgTable(
     index("receipt_events_tenant_occurred_id").on(t.tenantId, t.occurredAt, t.id),
     index("receipt_events_unmatched").on(t.providerMessageId).where(sql`message_id IS NULL`),
   ],
+);
+
+/** One row per send attempt: when, how it ended, and the provider's answer. */
+export const deliveryAttempts = pgTable(
+  "delivery_attempts",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: text("tenant_id").notNull(),
+    messageId: text("message_id")
+      .notNull()
+      .references(() => messages.id),
+    attempt: integer("attempt").notNull(),
+    at: moment("at").notNull(),
+    provider: text("provider").notNull(),
+    outcome: text("outcome").$type<DeliveryOutcome>().notNull(),
+    /** The provider's HTTP (or SMTP) status, when it answered. */
+    code: integer("code"),
+    error: text("error"),
+    /** When the next attempt is due, for a transient failure. */
+    retryAt: moment("retry_at"),
+  },
+  (t) => [uniqueIndex("delivery_attempts_message_attempt").on(t.messageId, t.attempt)],
 );
 
 export const templates = pgTable(

@@ -9,7 +9,7 @@ export interface SendRequest {
 
 export type SendOutcome =
   /** `sent`: the transport's acceptance already means SENT (SMTP); otherwise a receipt will say so. */
-  | { kind: "accepted"; providerMessageId: string; sent?: boolean }
+  | { kind: "accepted"; providerMessageId: string; sent?: boolean; code?: number }
   | { kind: "transient"; error: string; code?: number; retryAfterMs?: number }
   /** `notCapable`: the recipient cannot receive this channel (RCS 404) — a fallback trigger. */
   | { kind: "permanent"; error: string; code?: number; notCapable?: boolean };

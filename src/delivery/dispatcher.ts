@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, lte, lt, or, sql } from "drizzle-orm";
 import type { SigningKeys } from "../auth/signing-keys.js";
-import type { Database } from "../db/client.js";
-import { messages, transfers } from "../db/schema.js";
+import type { Database, Transaction } from "../db/client.js";
+import { deliveryAttempts, messages, transfers } from "../db/schema.js";
 import { newId } from "../domain/ids.js";
 import type { Channel, TransferUpdate } from "../domain/model.js";
 import { type IncomingEvent, recordProviderMessageId, storeEvents } from "../domain/receipt-store.js";
@@ -10,7 +10,6 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryAdapter, SendOutcome } from "./adapter.js";
 
-const LEASE_MS = 60_000;
 const CLAIM_BATCH = 25;
 const MAX_BACKOFF_MS = 15 * 60_000;
 
@@ -30,10 +29,11 @@ export interface DispatcherDeps {
   log: Logger;
   metrics: Metrics;
   maxAttempts: number;
+  leaseMs: number;
   pollMs?: number;
 }
 
-type ClaimedMessage = { id: string; transferId: string; channel: Channel; clientMessageId: string; attempts: number };
+type ClaimedMessage = { id: string; tenantId: string; transferId: string; channel: Channel; clientMessageId: string; attempts: number };
 
 /**
  * Sends queued messages. Work lives in the messages table (pending → sending under a lease →
@@ -109,13 +109,14 @@ export class Dispatcher {
       .update(messages)
       .set({
         dispatchState: "sending",
-        leaseUntil: new Date(now.getTime() + LEASE_MS),
+        leaseUntil: new Date(now.getTime() + this.deps.leaseMs),
         attempts: sql`${messages.attempts} + 1`,
         updatedAt: now,
       })
       .where(inArray(messages.id, due))
       .returning({
         id: messages.id,
+        tenantId: messages.tenantId,
         transferId: messages.transferId,
         channel: messages.channel,
         clientMessageId: messages.clientMessageId,
@@ -163,22 +164,40 @@ export class Dispatcher {
       raw: { message_id: message.id, ...metadata },
     });
 
+    const retry = outcome.kind === "transient" && message.attempts < this.deps.maxAttempts;
+    const retryAt = retry ? new Date(now.getTime() + retryDelayMs(message.attempts, outcome.retryAfterMs)) : null;
+    const attempt = (tx: Transaction) =>
+      tx.insert(deliveryAttempts).values({
+        tenantId: message.tenantId,
+        messageId: message.id,
+        attempt: message.attempts,
+        at: now,
+        provider,
+        outcome: outcome.kind === "accepted" ? "ACCEPTED" : retry ? "RETRY" : "FAILED",
+        code: outcome.code ?? null,
+        error: outcome.kind === "accepted" ? null : outcome.error,
+        retryAt,
+      });
+
     if (outcome.kind === "accepted") {
       return this.deps.db.transaction(async (tx) => {
         const updates = await recordProviderMessageId(tx, message, outcome.providerMessageId, now);
+        await attempt(tx);
         if (!outcome.sent) return updates;
         const sent = await storeEvents(tx, [decision("SENT", { provider_message_id: outcome.providerMessageId })], now);
         return [...updates, ...sent.updates];
       });
     }
 
-    if (outcome.kind === "transient" && message.attempts < this.deps.maxAttempts) {
-      const delay = retryDelayMs(message.attempts, outcome.retryAfterMs);
-      await this.deps.db
-        .update(messages)
-        .set({ dispatchState: "pending", nextAttemptAt: new Date(now.getTime() + delay), leaseUntil: null, lastError: outcome.error, updatedAt: now })
-        .where(eq(messages.id, message.id));
-      this.deps.log.warn({ messageId: message.id, attempt: message.attempts, delayMs: Math.round(delay), error: outcome.error }, "send failed, will retry");
+    if (retry) {
+      await this.deps.db.transaction(async (tx) => {
+        await tx
+          .update(messages)
+          .set({ dispatchState: "pending", nextAttemptAt: retryAt!, leaseUntil: null, lastError: outcome.error, updatedAt: now })
+          .where(eq(messages.id, message.id));
+        await attempt(tx);
+      });
+      this.deps.log.warn({ messageId: message.id, attempt: message.attempts, retryAt, error: outcome.error }, "send failed, will retry");
       return [];
     }
 
@@ -186,17 +205,18 @@ export class Dispatcher {
     const fallbackToSms = outcome.kind === "permanent" && outcome.notCapable && message.channel === "RCS" && recipientPhone;
     const updates = await this.deps.db.transaction(async (tx) => {
       // Transfer first, as every status change does, so this never deadlocks with an ingest batch.
-      const [owner] = await tx.select({ tenantId: transfers.tenantId }).from(transfers).where(eq(transfers.id, message.transferId)).for("update");
+      await tx.select({ id: transfers.id }).from(transfers).where(eq(transfers.id, message.transferId)).for("update");
       await tx
         .update(messages)
         .set({ dispatchState: "done", leaseUntil: null, lastError: outcome.error, updatedAt: now })
         .where(eq(messages.id, message.id));
+      await attempt(tx);
       const events = [
         decision("FAILED", { reason: outcome.error, code: outcome.code ?? null, attempts: message.attempts, fallback: fallbackToSms ? "SMS" : null }),
       ];
       if (fallbackToSms) {
         const smsId = newId("msg");
-        const sms = { id: smsId, tenantId: owner!.tenantId, transferId: message.transferId, channel: "SMS" as const, provider: this.deps.adapters.SMS.provider };
+        const sms = { id: smsId, tenantId: message.tenantId, transferId: message.transferId, channel: "SMS" as const, provider: this.deps.adapters.SMS.provider };
         await tx.insert(messages).values({ ...sms, clientMessageId: smsId, status: "QUEUED", nextAttemptAt: now, createdAt: now, updatedAt: now });
         events.push(queuedEvent(sms, now));
       }

@@ -1,4 +1,5 @@
 import type { DeliveryAdapter, SendOutcome, SendRequest } from "./adapter.js";
+import { retryAfterMs } from "./http-outcome.js";
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -11,14 +12,6 @@ export interface GenericSendBody {
   template_id: string;
   client_message_id: string;
   params: { transfer_id: string; sender_name: string; file_desc: string; link: string; expiry: string };
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /**
@@ -65,7 +58,7 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
           id = undefined;
         }
         if (typeof id !== "string" || id === "") return { kind: "transient", error: "send API answered 2xx without a message id", code: response.status };
-        return { kind: "accepted", providerMessageId: id };
+        return { kind: "accepted", providerMessageId: id, code: response.status };
       }
       const error = `send API answered ${response.status}: ${text.slice(0, 200)}`;
       if (response.status === 408 || response.status === 429 || response.status >= 500) {

@@ -11,6 +11,9 @@ export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 export const MESSAGE_STATUSES = ["QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "SUPPRESSED"] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
+export const DELIVERY_OUTCOMES = ["ACCEPTED", "RETRY", "FAILED"] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
 export const RECEIPT_EVENT_TYPES = [
   "QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "ACTION", "REPLY",
   "OPT_OUT", "COMPLAINT", "TYPING", "DOWNLOADED",
@@ -66,6 +69,17 @@ export interface MessageRecord {
   lastError: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface DeliveryAttemptRecord {
+  messageId: string;
+  attempt: number;
+  at: Date;
+  provider: string;
+  outcome: DeliveryOutcome;
+  code: number | null;
+  error: string | null;
+  retryAt: Date | null;
 }
 
 export interface TransferRecord {

@@ -1,10 +1,35 @@
+import DataLoader from "dataloader";
 import type { Principal } from "../auth/access-tokens.js";
+import type { Database } from "../db/client.js";
+import { deliveryAttemptsOf } from "../domain/delivery-attempts.js";
+import type { DeliveryAttemptRecord } from "../domain/model.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
 import type { Caller, TransferService } from "../domain/transfer.service.js";
 
 export interface GraphQLServices {
+  db: Database;
   transfers: TransferService;
   history: ReceiptHistoryService;
+}
+
+/**
+ * Per-operation batching: the messages of a transfer cost one query, not one each. No caching:
+ * a subscription keeps its context for every event it carries, and attempts change meanwhile.
+ */
+export interface GraphQLLoaders {
+  deliveryAttempts: DataLoader<string, DeliveryAttemptRecord[]>;
+}
+
+export function createLoaders(services: GraphQLServices): GraphQLLoaders {
+  return {
+    deliveryAttempts: new DataLoader(
+      async (messageIds) => {
+        const byMessage = await deliveryAttemptsOf(services.db, messageIds);
+        return messageIds.map((id) => byMessage.get(id) ?? []);
+      },
+      { cache: false },
+    ),
+  };
 }
 
 /** Per operation, over HTTP and over graphql-ws alike. */
@@ -13,6 +38,7 @@ export interface GraphQLContext {
   ip?: string;
   client?: string;
   services: GraphQLServices;
+  loaders: GraphQLLoaders;
 }
 
 /** The caller behind an authorized operation (the auth checker has already run). */

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema, type PubSub } from "type-graphql";
 import { authChecker } from "./auth-checker.js";
+import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
 import { TransferUpdatedResolver } from "./transfer-updated.resolver.js";
 import { TransferResolver } from "./transfer.resolver.js";
@@ -21,7 +22,7 @@ const ownSubscribeOnly: PubSub = {
 
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [TransferResolver, ReceiptEventResolver, TransferUpdatedResolver],
+    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, TransferUpdatedResolver],
     authChecker,
     pubSub: ownSubscribeOnly,
     // Input is validated once, in the domain services (zod), not twice.

@@ -4,7 +4,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import { type AccessTokenVerifier, extractBearer, type Principal } from "../auth/access-tokens.js";
 import type { Logger } from "../logger.js";
-import type { GraphQLContext, GraphQLServices } from "./context.js";
+import { createLoaders, type GraphQLContext, type GraphQLServices } from "./context.js";
 import { formatErrors } from "./errors.js";
 
 /** graphql-ws closes with this code when a token is missing, bad, or expires mid-connection. */
@@ -30,6 +30,7 @@ export function attachGraphQLWebSocket(options: {
         ip: ctx.extra.request.socket.remoteAddress,
         client: ctx.extra.request.headers["user-agent"],
         services: options.services,
+        loaders: createLoaders(options.services),
       }),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};

@@ -18,7 +18,10 @@ export type FakeReply = { status: number; body?: unknown; headers?: Record<strin
  * with the provider's id, and drops a repeated client_message_id like the real one. `reply`
  * overrides the answer per request (errors, 429 with Retry-After …).
  */
-export async function startFakeCpaas(reply?: (body: GenericSendBody, attempt: number) => FakeReply | undefined) {
+export async function startFakeCpaas(
+  reply?: (body: GenericSendBody, attempt: number) => FakeReply | undefined,
+  options: { delayMs?: number } = {},
+) {
   const sends: FakeSend[] = [];
   const accepted = new Map<string, string>();
   const readBody = async (request: IncomingMessage) => {
@@ -43,6 +46,8 @@ export async function startFakeCpaas(reply?: (body: GenericSendBody, attempt: nu
       const id = accepted.get(body.client_message_id) ?? `fake_${randomBytes(8).toString("hex")}`;
       accepted.set(body.client_message_id, id);
       sends.push({ body, authorization: request.headers.authorization, providerMessageId: id, status: 202 });
+      // Accepted before answering: a sender that dies meanwhile never hears of it, as with a real provider.
+      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       response.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ id }));
     })();
   });
