@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Principal } from "../auth/access-tokens.js";
-import type { Database } from "../db/client.js";
+import type { Database, Transaction } from "../db/client.js";
 import { auditLog, messages, transfers } from "../db/schema.js";
 import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
-import type { Channel, TransferUpdate, TransferView } from "./model.js";
+import { CHANNELS, type Channel, type TransferUpdate, type TransferView } from "./model.js";
 import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
 
 const DEFAULT_LIFETIME_MS = 7 * 24 * 3600 * 1000;
@@ -31,6 +31,14 @@ const createTransferSchema = z
   });
 
 export type CreateTransferCommand = z.input<typeof createTransferSchema>;
+
+const resendSchema = z.object({
+  transferId: z.string().min(1),
+  channel: z.enum(CHANNELS).optional(),
+  idempotencyKey: z.string().min(1).max(255).optional(),
+});
+
+export type ResendCommand = z.input<typeof resendSchema>;
 
 /** Who asked, from where: every change lands in the audit log with it. */
 export interface Caller {
@@ -112,33 +120,8 @@ export class TransferService {
       const channels: Channel[] = [];
       if (input.recipient.phone) channels.push("RCS");
       if (input.recipient.email) channels.push("EMAIL");
-      const queued = channels.map((channel) => {
-        const messageId = newId("msg");
-        return {
-          id: messageId,
-          tenantId,
-          transferId: id,
-          channel,
-          provider: this.deps.providerFor(channel),
-          clientMessageId: messageId,
-          status: "QUEUED" as const,
-          nextAttemptAt: now,
-          createdAt: now,
-          updatedAt: now,
-        };
-      });
-      await tx.insert(messages).values(queued);
-      await tx.insert(auditLog).values({
-        tenantId,
-        actor: caller.principal.subject,
-        action: "transfer.create",
-        transferId: id,
-        ip: caller.ip ?? null,
-        client: caller.client ?? null,
-        details: { channels, idempotencyKey: idempotencyKey ?? null },
-        at: now,
-      });
-      const { updates } = await storeEvents(tx, queued.map((message) => queuedEvent(message, now)), now);
+      await this.audit(tx, caller, "transfer.create", id, { channels, idempotencyKey: idempotencyKey ?? null }, now);
+      const updates = await this.queueMessages(tx, { id, tenantId }, channels, now);
       return { id, created: true, updates };
     });
 
@@ -148,6 +131,124 @@ export class TransferService {
     }
     const [view] = await loadTransferViews(this.deps.db, [result.id]);
     return view!;
+  }
+
+  /**
+   * Revokes the transfer: messages not yet handed to a provider are never sent, and every message
+   * short of delivery becomes REVOKED. Delivered and read messages keep their status (the
+   * recipient has seen it). Revoking twice changes nothing.
+   */
+  async revoke(caller: Caller, transferId: string, reason: string | undefined, now = new Date()): Promise<TransferView> {
+    const updates = await this.deps.db.transaction(async (tx) => {
+      const transfer = await this.lockOwnTransfer(tx, caller.principal, transferId);
+      if (transfer.revokedAt) return [];
+      await tx.update(transfers).set({ revokedAt: now, updatedAt: now }).where(eq(transfers.id, transferId));
+      const own = await tx
+        .update(messages)
+        .set({ dispatchState: "done", leaseUntil: null, updatedAt: now })
+        .where(eq(messages.transferId, transferId))
+        .returning({ id: messages.id, channel: messages.channel, provider: messages.provider });
+      await this.audit(tx, caller, "transfer.revoke", transferId, { reason: reason ?? null }, now);
+      const revoked = own.map(
+        (message): IncomingEvent => ({
+          event: "REVOKED",
+          occurredAt: now,
+          provider: message.provider,
+          source: "ackline",
+          channel: message.channel,
+          correlation: { messageId: message.id, transferId },
+          dedupeKey: `ackline:${message.id}:revoked`,
+          metadata: { reason: reason ?? "revoked by the sender", revoked_by: caller.principal.subject },
+          raw: { message_id: message.id, event: "revoked", reason: reason ?? null },
+        }),
+      );
+      return (await storeEvents(tx, revoked, now)).updates;
+    });
+    this.deps.publishUpdates(updates);
+    const [view] = await loadTransferViews(this.deps.db, [transferId]);
+    return view!;
+  }
+
+  /**
+   * Queues the notification again on a channel (by default RCS to a phone, else email). The same
+   * idempotency key for the same transfer queues nothing again.
+   */
+  async resend(caller: Caller, command: ResendCommand, now = new Date()): Promise<TransferView> {
+    const input = parseInput(resendSchema, command);
+    const queued = await this.deps.db.transaction(async (tx) => {
+      const transfer = await this.lockOwnTransfer(tx, caller.principal, input.transferId);
+      if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });
+      if (transfer.expiresAt.getTime() <= now.getTime()) throw new DomainError("CONFLICT", "the transfer has expired", { transferId: transfer.id });
+      const channel = input.channel ?? (transfer.recipientPhone ? "RCS" : "EMAIL");
+      const address = channel === "EMAIL" ? transfer.recipientEmail : transfer.recipientPhone;
+      if (!address) throw new DomainError("BAD_USER_INPUT", `the recipient has no ${channel === "EMAIL" ? "email" : "phone"} for ${channel}`, { field: "channel" });
+      const updates = await this.queueMessages(tx, transfer, [channel], now, input.idempotencyKey);
+      if (updates.length > 0) await this.audit(tx, caller, "transfer.resend", transfer.id, { channel, idempotencyKey: input.idempotencyKey ?? null }, now);
+      return updates;
+    });
+    if (queued.length > 0) {
+      this.deps.publishUpdates(queued);
+      this.deps.onQueued();
+    }
+    const [view] = await loadTransferViews(this.deps.db, [input.transferId]);
+    return view!;
+  }
+
+  /** The caller's transfer, locked; another tenant's is as absent as a missing one. */
+  private async lockOwnTransfer(tx: Transaction, principal: Principal, transferId: string) {
+    const [transfer] = await tx
+      .select()
+      .from(transfers)
+      .where(and(eq(transfers.id, transferId), eq(transfers.tenantId, principal.tenantId)))
+      .for("update");
+    if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
+    return transfer;
+  }
+
+  /** One message per channel, each with its QUEUED event; a known idempotency key queues nothing. */
+  private async queueMessages(
+    tx: Transaction,
+    transfer: { id: string; tenantId: string },
+    channels: Channel[],
+    now: Date,
+    idempotencyKey?: string,
+  ): Promise<TransferUpdate[]> {
+    const rows = channels.map((channel) => {
+      const messageId = newId("msg");
+      return {
+        id: messageId,
+        tenantId: transfer.tenantId,
+        transferId: transfer.id,
+        channel,
+        provider: this.deps.providerFor(channel),
+        clientMessageId: messageId,
+        idempotencyKey: idempotencyKey ?? null,
+        status: "QUEUED" as const,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      };
+    });
+    const queued = await tx
+      .insert(messages)
+      .values(rows)
+      .onConflictDoNothing({ target: [messages.transferId, messages.idempotencyKey] })
+      .returning({ id: messages.id, transferId: messages.transferId, channel: messages.channel, provider: messages.provider });
+    if (queued.length === 0) return [];
+    return (await storeEvents(tx, queued.map((message) => queuedEvent(message, now)), now)).updates;
+  }
+
+  private async audit(tx: Transaction, caller: Caller, action: string, transferId: string, details: Record<string, unknown>, now: Date): Promise<void> {
+    await tx.insert(auditLog).values({
+      tenantId: caller.principal.tenantId,
+      actor: caller.principal.subject,
+      action,
+      transferId,
+      ip: caller.ip ?? null,
+      client: caller.client ?? null,
+      details,
+      at: now,
+    });
   }
 
   /** Null when absent or another tenant's: the caller cannot tell the two apart. */

@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphq
 import { callerOf, type GraphQLContext } from "./context.js";
 import { CreateTransferInput } from "./create-transfer.input.js";
 import { withoutNulls } from "./inputs.js";
+import { ResendNotificationInput } from "./resend-notification.input.js";
 import { Transfer } from "./transfer.type.js";
 
 @Resolver(() => Transfer)
@@ -11,6 +12,27 @@ export class TransferResolver {
   async createTransfer(@Arg("input", () => CreateTransferInput) input: CreateTransferInput, @Ctx() context: GraphQLContext): Promise<Transfer> {
     const command = { ...withoutNulls(input), recipient: withoutNulls({ ...input.recipient }) };
     return Transfer.from(await context.services.transfers.create(callerOf(context), command));
+  }
+
+  @Authorized("transfers:write")
+  @Mutation(() => Transfer, {
+    description: "Revokes the transfer: unsent notifications are never sent, and every one short of delivery becomes REVOKED",
+  })
+  async revokeTransfer(
+    @Arg("id", () => ID) id: string,
+    @Ctx() context: GraphQLContext,
+    @Arg("reason", () => String, { nullable: true }) reason?: string,
+  ): Promise<Transfer> {
+    return Transfer.from(await context.services.transfers.revoke(callerOf(context), id, reason ?? undefined));
+  }
+
+  @Authorized("transfers:write")
+  @Mutation(() => Transfer, { description: "Queues the notification again (a revoked or expired transfer is a CONFLICT)" })
+  async resendNotification(
+    @Arg("input", () => ResendNotificationInput) input: ResendNotificationInput,
+    @Ctx() context: GraphQLContext,
+  ): Promise<Transfer> {
+    return Transfer.from(await context.services.transfers.resend(callerOf(context), withoutNulls({ ...input })));
   }
 
   @Authorized("transfers:read")
