@@ -1,0 +1,110 @@
+import { createServer, type AddressInfo } from "node:net";
+import { simpleParser, type ParsedMail } from "mailparser";
+import { pino } from "pino";
+import { SMTPServer, type SMTPServerOptions } from "smtp-server";
+import { afterEach, describe, expect, it } from "vitest";
+import { createEmailAdapter } from "../../../src/delivery/email.adapter.js";
+import { sendRequest } from "../../helpers/send-request.js";
+
+interface Received {
+  from: string | undefined;
+  to: string[];
+  mail: ParsedMail;
+}
+
+const silent = pino({ level: "silent" });
+
+/** A real SMTP server on an ephemeral port (no STARTTLS, no auth: loopback only). */
+async function startSmtp(handlers: Pick<SMTPServerOptions, "onRcptTo" | "onData"> = {}) {
+  const received: Received[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    logger: false,
+    onData(stream, session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
+            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+            mail,
+          });
+          callback();
+        })
+        .catch((error: Error) => callback(error));
+    },
+    ...handlers,
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+function smtpError(message: string, responseCode: number): Error {
+  return Object.assign(new Error(message), { responseCode });
+}
+
+describe("email adapter over SMTP (nodemailer → a real local smtp-server)", () => {
+  let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined;
+  afterEach(async () => {
+    await smtp?.close();
+    smtp = undefined;
+  });
+
+  it("delivers one message to the recipient carrying the transfer id, the download link, the expiry and the audit trail", async () => {
+    smtp = await startSmtp();
+    const request = sendRequest("EMAIL");
+    const adapter = createEmailAdapter({ smtpUrl: smtp.url, from: "Ackline <notify@ackline.example.test>", log: silent });
+    expect(adapter.provider).toBe("smtp");
+
+    const outcome = await adapter.send(request);
+
+    expect(outcome).toEqual({ kind: "accepted", providerMessageId: `<${request.message.clientMessageId}@ackline>`, sent: true });
+    expect(smtp.received).toHaveLength(1);
+    const { from, to, mail } = smtp.received[0]!;
+    expect(from).toBe("notify@ackline.example.test");
+    expect(to).toEqual(["grace@example.test"]);
+    expect(mail.messageId).toBe(`<${request.message.clientMessageId}@ackline>`);
+    // Transfer id: in the subject and in its own header.
+    expect(mail.subject).toContain(request.transfer.id);
+    expect(mail.headers.get("x-ackline-transfer-id")).toBe(request.transfer.id);
+    // The download link, the expiry, and the audit trail in the body.
+    const text = mail.text ?? "";
+    expect(text).toContain(`Download: ${request.link}`);
+    expect(text).toContain(`expires at ${request.transfer.expiresAt.toISOString()}`);
+    expect(text).toContain("-- Audit trail --");
+    expect(text).toContain(`Transfer: ${request.transfer.id}`);
+    expect(text).toContain(`Message: ${request.message.id}`);
+    expect(text).toContain(`Created: ${request.transfer.createdAt.toISOString()}`);
+    expect(text).toContain("Ada Lovelace sent you analytical-engine-notes.pdf");
+  });
+
+  it("a 5xx rejection (550 mailbox unavailable) is permanent", async () => {
+    smtp = await startSmtp({ onRcptTo: (_address, _session, callback) => callback(smtpError("Mailbox unavailable", 550)) });
+    const outcome = await createEmailAdapter({ smtpUrl: smtp.url, from: "notify@ackline.example.test", log: silent }).send(sendRequest("EMAIL"));
+    expect(outcome).toMatchObject({ kind: "permanent", error: expect.stringContaining("550") as string });
+    expect(smtp.received).toHaveLength(0);
+  });
+
+  it("a 4xx answer (451 local error, try again later) is transient", async () => {
+    smtp = await startSmtp({
+      onData: (stream, _session, callback) => {
+        stream.resume();
+        stream.on("end", () => callback(smtpError("Requested action aborted: local error in processing", 451)));
+      },
+    });
+    const outcome = await createEmailAdapter({ smtpUrl: smtp.url, from: "notify@ackline.example.test", log: silent }).send(sendRequest("EMAIL"));
+    expect(outcome).toMatchObject({ kind: "transient", error: expect.stringContaining("451") as string });
+  });
+
+  it("a refused connection is transient", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    const outcome = await createEmailAdapter({ smtpUrl: `smtp://127.0.0.1:${port}`, from: "notify@ackline.example.test", log: silent }).send(sendRequest("EMAIL"));
+    expect(outcome).toMatchObject({ kind: "transient", error: expect.stringContaining("SMTP") as string });
+  });
+});
