@@ -9,21 +9,18 @@ import { SigningKeys } from "./auth/signing-keys.js";
 import type { Config } from "./config.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/client.js";
 import { DomainError } from "./domain/errors.js";
-import type { Channel } from "./domain/model.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
 import { ReceiptService } from "./domain/receipt.service.js";
+import { SuppressionService } from "./domain/suppression.service.js";
 import { TransferService } from "./domain/transfer.service.js";
-import type { DeliveryAdapter } from "./delivery/adapter.js";
-import { Dispatcher } from "./delivery/dispatcher.js";
-import { createEmailAdapter } from "./delivery/email.adapter.js";
-import { createGenericCpaasAdapter } from "./delivery/generic-cpaas.adapter.js";
-import { createSimulatorFetch } from "./delivery/simulator.js";
+import { createAdapters } from "./delivery/adapters.js";
+import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
 import { formatGraphQLError } from "./graphql/errors.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { attachGraphQLWebSocket } from "./graphql/websocket.js";
 import { createLogger, type Logger } from "./logger.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, registerDispatchBacklog } from "./metrics.js";
 import { createTransferEvents, type TransferEvents } from "./pubsub/pubsub.js";
 import { webhookRoutes } from "./webhooks/webhook.routes.js";
 
@@ -55,21 +52,6 @@ async function contextFromRequest(
   return { principal, ip: request.ip, client: Array.isArray(userAgent) ? userAgent[0] : userAgent, services, loaders: createLoaders(services) };
 }
 
-function createAdapters(config: Config, secret: string, webhookUrl: () => string, log: Logger) {
-  const simulator = config.cpaas
-    ? undefined
-    : createSimulatorFetch({ webhookUrl, secret, stepMs: config.simulatorStepMs, log: log.child({ component: "simulator" }) });
-  const messaging = config.cpaas
-    ? createGenericCpaasAdapter({ apiUrl: config.cpaas.apiUrl, token: config.cpaas.token, provider: "cpaas" })
-    : createGenericCpaasAdapter({ apiUrl: "http://simulator.invalid", provider: "simulator", fetch: simulator });
-  const adapters: Record<Channel, DeliveryAdapter> = {
-    RCS: messaging,
-    SMS: messaging,
-    EMAIL: createEmailAdapter({ smtpUrl: config.smtpUrl, from: config.emailFrom, log }),
-  };
-  return { adapters, stopSimulator: () => simulator?.stop() };
-}
-
 /**
  * Stops listening and waits for in-flight requests. A keep-alive connection whose request was in
  * flight when closing began turns idle only afterwards, so idle ones are swept until the server
@@ -91,13 +73,14 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   const database: DatabaseHandle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const events: TransferEvents = createTransferEvents(config.redisUrl, log);
   const metrics = createMetrics();
+  registerDispatchBacklog(metrics, () => dispatchBacklog(database.db));
   const signingKeys = await SigningKeys.load(config.signingKeys);
   const verifier = createAccessTokenVerifier(config.auth);
   const http = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), trustProxy: true });
 
   let listeningUrl = `http://${config.host}:${config.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? listeningUrl;
-  const { adapters, stopSimulator } = createAdapters(config, config.webhookSecrets.generic ?? "", () => `${listeningUrl}/webhooks/generic`, log);
+  const { adapters, stopSimulator } = createAdapters(config, { webhookUrl: () => `${listeningUrl}/webhooks/generic`, log });
 
   const dispatcher =
     config.role === "api"
@@ -128,6 +111,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       listen: (transferId) => events.listen(transferId),
     }),
     history: new ReceiptHistoryService(database.db),
+    suppressions: new SuppressionService(database.db),
   };
 
   const schema = await buildGraphQLSchema();

@@ -23,6 +23,19 @@ const environmentSchema = z.object({
   AUTH_AUDIENCE: z.string().default("ackline"),
   CPAAS_API_URL: optionalString.pipe(z.url().optional()),
   CPAAS_TOKEN: optionalString,
+  RCS_PROVIDER: z.enum(["simulator", "cpaas", "twilio", "vonage"]).optional(),
+  SMS_PROVIDER: z.enum(["simulator", "cpaas", "twilio", "vonage"]).optional(),
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_FROM: optionalString,
+  TWILIO_MESSAGING_SERVICE_SID: optionalString,
+  TWILIO_RCS_SENDER: optionalString,
+  VONAGE_APPLICATION_ID: optionalString,
+  VONAGE_PRIVATE_KEY: optionalString,
+  VONAGE_API_KEY: optionalString,
+  VONAGE_API_SECRET: optionalString,
+  VONAGE_SMS_FROM: optionalString,
+  VONAGE_RCS_FROM: optionalString,
   WEBHOOK_GENERIC_SECRET: optionalString,
   WEBHOOK_ENABLEX_BASIC: optionalString.pipe(
     z.string().regex(/^[^:]+:.+$/, "expected user:password").optional(),
@@ -45,6 +58,7 @@ const environmentSchema = z.object({
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
+export type MessagingProvider = "simulator" | "cpaas" | "twilio" | "vonage";
 
 export interface Config {
   port: number;
@@ -53,6 +67,14 @@ export interface Config {
   redisUrl?: string;
   auth: { audience: string; jwtSecret?: string; jwksUrl?: string };
   cpaas?: { apiUrl: string; token?: string };
+  /** Which adapter sends each phone channel; email always goes over SMTP (or the log). */
+  providers: { RCS: MessagingProvider; SMS: MessagingProvider };
+  twilio?: { accountSid: string; authToken: string; from?: string; messagingServiceSid?: string; rcsSender?: string };
+  vonage?: {
+    auth: { applicationId: string; privateKey: string } | { apiKey: string; apiSecret: string };
+    smsFrom?: string;
+    rcsFrom?: string;
+  };
   webhookSecrets: { generic?: string; enablexBasic?: string; standard?: string };
   /** Explicit base for recipient links; otherwise derived from the bound address. */
   publicBaseUrl?: string;
@@ -131,9 +153,26 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     throw new ConfigError("DATABASE_URL is set but neither AUTH_JWT_SECRET nor AUTH_JWKS_URL is: refusing to start");
   }
   // The generic secret is invented only where someone can know it: embedded mode or the simulator.
-  const inventGenericSecret = !e.WEBHOOK_GENERIC_SECRET && (!e.DATABASE_URL || !e.CPAAS_API_URL);
+  const simulatorInUse = [e.RCS_PROVIDER, e.SMS_PROVIDER].some((provider) => (provider ?? (e.CPAAS_API_URL ? "cpaas" : "simulator")) === "simulator");
+  const inventGenericSecret = !e.WEBHOOK_GENERIC_SECRET && (!e.DATABASE_URL || simulatorInUse);
   const needsStored = !authConfigured || inventGenericSecret || !e.SIGNING_KEY;
   const stored = needsStored ? await loadOrCreateStoredSecrets(e.DATA_DIR) : undefined;
+
+  const defaultProvider: MessagingProvider = e.CPAAS_API_URL ? "cpaas" : "simulator";
+  const providers = { RCS: e.RCS_PROVIDER ?? defaultProvider, SMS: e.SMS_PROVIDER ?? defaultProvider };
+  const uses = (provider: MessagingProvider) => providers.RCS === provider || providers.SMS === provider;
+  if (uses("cpaas") && !e.CPAAS_API_URL) throw new ConfigError("the cpaas provider needs CPAAS_API_URL");
+  if (uses("twilio") && !(e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN)) {
+    throw new ConfigError("the twilio provider needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN");
+  }
+  const vonageAuth = e.VONAGE_APPLICATION_ID && e.VONAGE_PRIVATE_KEY
+    ? { applicationId: e.VONAGE_APPLICATION_ID, privateKey: e.VONAGE_PRIVATE_KEY }
+    : e.VONAGE_API_KEY && e.VONAGE_API_SECRET
+      ? { apiKey: e.VONAGE_API_KEY, apiSecret: e.VONAGE_API_SECRET }
+      : undefined;
+  if (uses("vonage") && !vonageAuth) {
+    throw new ConfigError("the vonage provider needs VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY, or VONAGE_API_KEY and VONAGE_API_SECRET");
+  }
 
   return {
     port: e.PORT,
@@ -146,6 +185,18 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       jwksUrl: e.AUTH_JWKS_URL,
     },
     cpaas: e.CPAAS_API_URL ? { apiUrl: e.CPAAS_API_URL, token: e.CPAAS_TOKEN } : undefined,
+    providers,
+    twilio:
+      e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN
+        ? {
+            accountSid: e.TWILIO_ACCOUNT_SID,
+            authToken: e.TWILIO_AUTH_TOKEN,
+            from: e.TWILIO_FROM,
+            messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
+            rcsSender: e.TWILIO_RCS_SENDER,
+          }
+        : undefined,
+    vonage: vonageAuth ? { auth: vonageAuth, smsFrom: e.VONAGE_SMS_FROM, rcsFrom: e.VONAGE_RCS_FROM } : undefined,
     webhookSecrets: {
       generic: e.WEBHOOK_GENERIC_SECRET ?? (inventGenericSecret ? stored?.genericWebhookSecret : undefined),
       enablexBasic: e.WEBHOOK_ENABLEX_BASIC,

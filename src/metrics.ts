@@ -1,10 +1,24 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export interface Metrics {
   registry: Registry;
   webhookRequests: Counter<"provider" | "status">;
   dispatchAttempts: Counter<"channel" | "provider" | "outcome">;
   ingestBatchSize: Histogram;
+}
+
+/** Messages waiting to be sent, by channel, read from the queue itself when scraped. */
+export function registerDispatchBacklog(metrics: Metrics, backlog: () => Promise<Array<{ channel: string; waiting: number }>>): void {
+  new Gauge({
+    name: "ackline_dispatch_backlog_messages",
+    help: "Messages queued or being sent, not yet handed to a provider",
+    labelNames: ["channel"],
+    registers: [metrics.registry],
+    async collect() {
+      this.reset();
+      for (const { channel, waiting } of await backlog()) this.set({ channel }, waiting);
+    },
+  });
 }
 
 export function createMetrics(): Metrics {

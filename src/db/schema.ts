@@ -1,6 +1,14 @@
 import { sql } from "drizzle-orm";
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
-import type { Channel, DeliveryOutcome, MessageStatus, ReceiptEventType, TransferStatus } from "../domain/model.js";
+import type {
+  AddressKind,
+  Channel,
+  DeliveryOutcome,
+  MessageStatus,
+  ReceiptEventType,
+  SuppressionReason,
+  TransferStatus,
+} from "../domain/model.js";
 
 const moment = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
 
@@ -117,6 +125,24 @@ export const deliveryAttempts = pgTable(
     retryAt: moment("retry_at"),
   },
   (t) => [uniqueIndex("delivery_attempts_message_attempt").on(t.messageId, t.attempt)],
+);
+
+/** Addresses a tenant must not notify: opted out, complained, bounced, or added by hand. */
+export const suppressions = pgTable(
+  "suppressions",
+  {
+    tenantId: text("tenant_id").notNull(),
+    /** `phone` suppresses RCS and SMS; `email` suppresses email. */
+    kind: text("kind").$type<AddressKind>().notNull(),
+    address: text("address").notNull(),
+    reason: text("reason").$type<SuppressionReason>().notNull(),
+    note: text("note"),
+    /** The receipt event that caused it, when one did. */
+    eventId: bigint("event_id", { mode: "number" }),
+    createdBy: text("created_by").notNull(),
+    createdAt: moment("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.kind, t.address] }), index("suppressions_tenant_created").on(t.tenantId, t.createdAt)],
 );
 
 export const templates = pgTable(

@@ -1,10 +1,11 @@
-import { and, asc, eq, inArray, lte, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, lte, lt, ne, or, sql } from "drizzle-orm";
 import type { SigningKeys } from "../auth/signing-keys.js";
 import type { Database, Transaction } from "../db/client.js";
 import { deliveryAttempts, messages, transfers } from "../db/schema.js";
 import { newId } from "../domain/ids.js";
-import type { Channel, TransferUpdate } from "../domain/model.js";
+import type { Channel, SuppressionRecord, TransferUpdate } from "../domain/model.js";
 import { type IncomingEvent, recordProviderMessageId, storeEvents } from "../domain/receipt-store.js";
+import { suppressionFor } from "../domain/suppression.service.js";
 import { queuedEvent } from "../domain/transfer.service.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -20,6 +21,15 @@ export function retryDelayMs(attempt: number, retryAfterMs?: number, random = Ma
   return Math.min(MAX_BACKOFF_MS, Math.max(jittered, retryAfterMs ?? 0));
 }
 
+/** The queue's depth by channel: messages not yet handed to a provider (for the backlog metric). */
+export async function dispatchBacklog(db: Database): Promise<Array<{ channel: string; waiting: number }>> {
+  return db
+    .select({ channel: messages.channel, waiting: sql<number>`count(*)::int` })
+    .from(messages)
+    .where(ne(messages.dispatchState, "done"))
+    .groupBy(messages.channel);
+}
+
 export interface DispatcherDeps {
   db: Database;
   adapters: Record<Channel, DeliveryAdapter>;
@@ -31,6 +41,15 @@ export interface DispatcherDeps {
   maxAttempts: number;
   leaseMs: number;
   pollMs?: number;
+}
+
+/** Every attempt is kept: when, through whom, how it ended, the provider's code. */
+function insertAttempt(
+  tx: Transaction,
+  message: ClaimedMessage,
+  attempt: Pick<typeof deliveryAttempts.$inferInsert, "at" | "provider" | "outcome" | "code" | "error" | "retryAt">,
+) {
+  return tx.insert(deliveryAttempts).values({ tenantId: message.tenantId, messageId: message.id, attempt: message.attempts, ...attempt });
 }
 
 type ClaimedMessage = { id: string; tenantId: string; transferId: string; channel: Channel; clientMessageId: string; attempts: number };
@@ -129,6 +148,12 @@ export class Dispatcher {
     const [transfer] = await db.select().from(transfers).where(eq(transfers.id, message.transferId));
     if (!transfer) return;
     const adapter = adapters[message.channel];
+    const suppression = await suppressionFor(db, message.tenantId, message.channel, transfer);
+    if (suppression) {
+      metrics.dispatchAttempts.inc({ channel: message.channel, provider: adapter.provider, outcome: "suppressed" });
+      this.deps.publishUpdates(await this.recordSuppressed(message, adapter.provider, suppression));
+      return;
+    }
     let outcome: SendOutcome;
     if (transfer.revokedAt || transfer.expiresAt.getTime() <= Date.now()) {
       outcome = { kind: "permanent", error: transfer.revokedAt ? "transfer revoked before sending" : "transfer expired before sending" };
@@ -143,6 +168,35 @@ export class Dispatcher {
     metrics.dispatchAttempts.inc({ channel: message.channel, provider: adapter.provider, outcome: outcome.kind });
     const updates = await this.record(message, adapter.provider, outcome, transfer.recipientPhone);
     this.deps.publishUpdates(updates);
+  }
+
+  /**
+   * A suppressed address is not a failure: the message becomes SUPPRESSED, nothing falls back,
+   * and its history says why (an OPT_OUT event naming the suppression).
+   */
+  private async recordSuppressed(message: ClaimedMessage, provider: string, suppression: SuppressionRecord): Promise<TransferUpdate[]> {
+    const now = new Date();
+    const reason = `${suppression.address} is suppressed for this tenant (${suppression.reason.toLowerCase().replace("_", "-")} since ${suppression.createdAt.toISOString()})`;
+    return this.deps.db.transaction(async (tx) => {
+      await tx.select({ id: transfers.id }).from(transfers).where(eq(transfers.id, message.transferId)).for("update");
+      await tx
+        .update(messages)
+        .set({ status: "SUPPRESSED", dispatchState: "done", leaseUntil: null, lastError: reason, updatedAt: now })
+        .where(eq(messages.id, message.id));
+      await insertAttempt(tx, message, { at: now, provider, outcome: "SUPPRESSED", error: reason });
+      const event: IncomingEvent = {
+        event: "OPT_OUT",
+        occurredAt: now,
+        provider,
+        source: "ackline",
+        channel: message.channel,
+        correlation: { messageId: message.id, transferId: message.transferId },
+        dedupeKey: `ackline:${message.id}:suppressed`,
+        metadata: { suppressed: true, reason, suppression_reason: suppression.reason },
+        raw: { message_id: message.id, suppressed: true },
+      };
+      return (await storeEvents(tx, [event], now)).updates;
+    });
   }
 
   private async record(
@@ -167,10 +221,7 @@ export class Dispatcher {
     const retry = outcome.kind === "transient" && message.attempts < this.deps.maxAttempts;
     const retryAt = retry ? new Date(now.getTime() + retryDelayMs(message.attempts, outcome.retryAfterMs)) : null;
     const attempt = (tx: Transaction) =>
-      tx.insert(deliveryAttempts).values({
-        tenantId: message.tenantId,
-        messageId: message.id,
-        attempt: message.attempts,
+      insertAttempt(tx, message, {
         at: now,
         provider,
         outcome: outcome.kind === "accepted" ? "ACCEPTED" : retry ? "RETRY" : "FAILED",

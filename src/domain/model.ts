@@ -11,8 +11,27 @@ export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 export const MESSAGE_STATUSES = ["QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "SUPPRESSED"] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
-export const DELIVERY_OUTCOMES = ["ACCEPTED", "RETRY", "FAILED"] as const;
+export const DELIVERY_OUTCOMES = ["ACCEPTED", "RETRY", "FAILED", "SUPPRESSED"] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
+export type AddressKind = "phone" | "email";
+export const SUPPRESSION_REASONS = ["OPT_OUT", "COMPLAINT", "BOUNCE", "MANUAL"] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+export interface SuppressionRecord {
+  kind: AddressKind;
+  address: string;
+  reason: SuppressionReason;
+  note: string | null;
+  eventId: number | null;
+  createdBy: string;
+  createdAt: Date;
+}
+
+/** A phone carries RCS and SMS; an email address carries email. */
+export function addressKindOf(channel: Channel): AddressKind {
+  return channel === "EMAIL" ? "email" : "phone";
+}
 
 export const RECEIPT_EVENT_TYPES = [
   "QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "ACTION", "REPLY",

@@ -11,6 +11,7 @@ import type {
   TransferView,
 } from "./model.js";
 import { deriveTransferStatus, nextMessageStatus } from "./status.js";
+import { suppressFromEvents } from "./suppression.service.js";
 
 /** A normalized event and the door it came through. */
 export interface IncomingEvent extends NormalizedEvent {
@@ -272,6 +273,7 @@ export async function storeEvents(tx: Transaction, events: IncomingEvent[], now 
     matched: targets[index] !== undefined,
   }));
   const updates = await applyStoredEvents(tx, lockedTransfers, transferMessages, storedRows, now);
+  await suppressFromEvents(tx, storedRows, transferById, now);
   return { outcomes, updates };
 }
 

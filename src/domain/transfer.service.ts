@@ -3,9 +3,11 @@ import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Principal } from "../auth/access-tokens.js";
 import type { Database, Transaction } from "../db/client.js";
-import { auditLog, messages, transfers } from "../db/schema.js";
+import { messages, transfers } from "../db/schema.js";
+import { recordAudit } from "./audit.js";
 import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
+import { emailSchema, parseInput, phoneSchema } from "./validation.js";
 import { CHANNELS, type Channel, type TransferUpdate, type TransferView } from "./model.js";
 import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
 
@@ -15,8 +17,8 @@ const MAX_LIFETIME_MS = 90 * 24 * 3600 * 1000;
 const createTransferSchema = z
   .object({
     recipient: z.object({
-      phone: z.string().regex(/^\+[1-9]\d{6,14}$/, "phone must be E.164, e.g. +14165550100").optional(),
-      email: z.email("email is not a valid address").optional(),
+      phone: phoneSchema.optional(),
+      email: emailSchema.optional(),
     }),
     fileName: z.string().trim().min(1, "fileName is required").max(255),
     fileSizeBytes: z.number().int().min(0, "fileSizeBytes must not be negative"),
@@ -56,15 +58,6 @@ export interface TransferServiceDeps {
   publishUpdates(updates: TransferUpdate[]): void;
   /** Subscribes to a transfer's updates at once (before the caller reads its current state). */
   listen(transferId: string): Promise<AsyncIterableIterator<TransferUpdate>>;
-}
-
-function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new DomainError("BAD_USER_INPUT", issue.message, { field: issue.path.join(".") });
-  }
-  return parsed.data;
 }
 
 export class TransferService {
@@ -120,7 +113,7 @@ export class TransferService {
       const channels: Channel[] = [];
       if (input.recipient.phone) channels.push("RCS");
       if (input.recipient.email) channels.push("EMAIL");
-      await this.audit(tx, caller, "transfer.create", id, { channels, idempotencyKey: idempotencyKey ?? null }, now);
+      await recordAudit(tx, caller, "transfer.create", id, { channels, idempotencyKey: idempotencyKey ?? null }, now);
       const updates = await this.queueMessages(tx, { id, tenantId }, channels, now);
       return { id, created: true, updates };
     });
@@ -148,7 +141,7 @@ export class TransferService {
         .set({ dispatchState: "done", leaseUntil: null, updatedAt: now })
         .where(eq(messages.transferId, transferId))
         .returning({ id: messages.id, channel: messages.channel, provider: messages.provider });
-      await this.audit(tx, caller, "transfer.revoke", transferId, { reason: reason ?? null }, now);
+      await recordAudit(tx, caller, "transfer.revoke", transferId, { reason: reason ?? null }, now);
       const revoked = own.map(
         (message): IncomingEvent => ({
           event: "REVOKED",
@@ -183,7 +176,7 @@ export class TransferService {
       const address = channel === "EMAIL" ? transfer.recipientEmail : transfer.recipientPhone;
       if (!address) throw new DomainError("BAD_USER_INPUT", `the recipient has no ${channel === "EMAIL" ? "email" : "phone"} for ${channel}`, { field: "channel" });
       const updates = await this.queueMessages(tx, transfer, [channel], now, input.idempotencyKey);
-      if (updates.length > 0) await this.audit(tx, caller, "transfer.resend", transfer.id, { channel, idempotencyKey: input.idempotencyKey ?? null }, now);
+      if (updates.length > 0) await recordAudit(tx, caller, "transfer.resend", transfer.id, { channel, idempotencyKey: input.idempotencyKey ?? null }, now);
       return updates;
     });
     if (queued.length > 0) {
@@ -238,18 +231,6 @@ export class TransferService {
     return (await storeEvents(tx, queued.map((message) => queuedEvent(message, now)), now)).updates;
   }
 
-  private async audit(tx: Transaction, caller: Caller, action: string, transferId: string, details: Record<string, unknown>, now: Date): Promise<void> {
-    await tx.insert(auditLog).values({
-      tenantId: caller.principal.tenantId,
-      actor: caller.principal.subject,
-      action,
-      transferId,
-      ip: caller.ip ?? null,
-      client: caller.client ?? null,
-      details,
-      at: now,
-    });
-  }
 
   /** Null when absent or another tenant's: the caller cannot tell the two apart. */
   async get(principal: Principal, id: string): Promise<TransferView | null> {

@@ -1,10 +1,11 @@
 import { Field, Int, ObjectType, registerEnumType } from "type-graphql";
 import { DELIVERY_OUTCOMES, type DeliveryOutcome } from "../domain/model.js";
+import { asEnum } from "./enums.js";
 
-const DeliveryOutcomeEnum = Object.fromEntries(DELIVERY_OUTCOMES.map((value) => [value, value])) as { [K in DeliveryOutcome]: K };
+const DeliveryOutcomeEnum = asEnum(DELIVERY_OUTCOMES);
 registerEnumType(DeliveryOutcomeEnum, {
   name: "DeliveryOutcome",
-  description: "ACCEPTED by the provider; RETRY after a transient failure; FAILED for good (permanent, or out of attempts)",
+  description: "ACCEPTED by the provider; RETRY after a transient failure; FAILED for good (permanent, or out of attempts); SUPPRESSED: not sent, the address is suppressed",
 });
 
 @ObjectType({ description: "One send attempt of a message" })

@@ -2,7 +2,7 @@ import { registerEnumType } from "type-graphql";
 import { CHANNELS, MESSAGE_STATUSES, RECEIPT_EVENT_TYPES, TRANSFER_STATUSES } from "../domain/model.js";
 
 /** GraphQL enums built from the domain's lists, so the two can never disagree. */
-const asEnum = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((value) => [value, value])) as { [K in T]: K };
+export const asEnum = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((value) => [value, value])) as { [K in T]: K };
 
 export const ChannelEnum = asEnum(CHANNELS);
 export const TransferStatusEnum = asEnum(TRANSFER_STATUSES);

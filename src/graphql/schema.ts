@@ -4,6 +4,7 @@ import { buildSchema, type PubSub } from "type-graphql";
 import { authChecker } from "./auth-checker.js";
 import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
+import { SuppressionResolver } from "./suppression.resolver.js";
 import { TransferUpdatedResolver } from "./transfer-updated.resolver.js";
 import { TransferResolver } from "./transfer.resolver.js";
 
@@ -22,7 +23,7 @@ const ownSubscribeOnly: PubSub = {
 
 export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, TransferUpdatedResolver],
+    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, TransferUpdatedResolver],
     authChecker,
     pubSub: ownSubscribeOnly,
     // Input is validated once, in the domain services (zod), not twice.

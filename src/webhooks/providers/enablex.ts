@@ -43,6 +43,9 @@ const payloadSchema = z.discriminatedUnion(
   { error: (issue) => (issue.code === "invalid_union" ? "type must be text, file, message, template, suggestion, location or typing" : undefined) },
 );
 
+/** The carrier-standard opt-out keywords, as a whole reply. */
+const STOP_WORDS = /^\s*(stop|stopall|unsubscribe|cancel|end|quit)\s*[.!]?\s*$/i;
+
 function verifyBasic(header: string | string[] | undefined, expected: string | undefined): void {
   if (!expected) throw unauthorized("EnableX basic credentials are not configured");
   const match = /^Basic\s+(.+)$/i.exec(String(header ?? ""));
@@ -74,8 +77,10 @@ export const enablex: WebhookProvider = {
       case "file":
       case "location": {
         const { agent: _agent, phone, request_id, session_id, type, timestamp: _timestamp, ...content } = payload;
+        // A STOP reply is the recipient opting out, not a conversation.
+        const optOut = payload.type === "text" && STOP_WORDS.test(payload.text);
         return event({
-          event: "REPLY",
+          event: optOut ? "OPT_OUT" : "REPLY",
           correlation: { phone },
           dedupeKey: `enablex:${request_id}`,
           metadata: { kind: type, session_id, ...content },

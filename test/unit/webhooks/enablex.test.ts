@@ -297,3 +297,15 @@ describe("enablex parse() — malformed bodies", () => {
     expect(error.message).toMatch(reason);
   });
 });
+
+describe("EnableX opt-out keywords", () => {
+  it.each(["STOP", "stop", " Unsubscribe ", "STOPALL", "quit."])("a reply of %j is an OPT_OUT from that phone", (text) => {
+    const event = single({ ...seed.text, text });
+    expect(event.event).toBe("OPT_OUT");
+    expect(event.correlation).toEqual({ phone: seed.text.phone });
+  });
+
+  it.each(["stop by the office tomorrow", "please don't stop", "STOP!!!?"])("%j is an ordinary REPLY", (text) => {
+    expect(single({ ...seed.text, text }).event).toBe("REPLY");
+  });
+});

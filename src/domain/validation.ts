@@ -1,0 +1,15 @@
+import { z } from "zod";
+import { DomainError } from "./errors.js";
+
+export const phoneSchema = z.string().regex(/^\+[1-9]\d{6,14}$/, "phone must be E.164, e.g. +14165550100");
+export const emailSchema = z.email("email is not a valid address");
+
+/** Validates a command; the first problem becomes BAD_USER_INPUT naming its field. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DomainError("BAD_USER_INPUT", issue.message, { field: issue.path.join(".") });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,52 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+describe("configuration", () => {
+  let dataDir: string;
+  const load = (env: Record<string, string>) => loadConfig({ DATA_DIR: dataDir, ...env });
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "ackline-config-"));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("embedded defaults: simulator for RCS and SMS, invented secrets kept across starts", async () => {
+    const first = await load({});
+    const second = await load({});
+    expect(first.providers).toEqual({ RCS: "simulator", SMS: "simulator" });
+    expect(first.generatedAuthSecret).toBe(true);
+    expect(first.webhookSecrets.generic).toMatch(/^[0-9a-f]{64}$/);
+    expect(second.webhookSecrets.generic).toBe(first.webhookSecrets.generic);
+    expect(second.auth.jwtSecret).toBe(first.auth.jwtSecret);
+    expect(second.signingKeys[0]!.kid).toBe(first.signingKeys[0]!.kid);
+  });
+
+  it("CPAAS_API_URL sends RCS and SMS through the generic CPaaS; each channel can be chosen", async () => {
+    expect((await load({ CPAAS_API_URL: "http://cpaas.test" })).providers).toEqual({ RCS: "cpaas", SMS: "cpaas" });
+    const mixed = await load({ CPAAS_API_URL: "http://cpaas.test", SMS_PROVIDER: "twilio", TWILIO_ACCOUNT_SID: "AC1", TWILIO_AUTH_TOKEN: "t", TWILIO_FROM: "+15550001111" });
+    expect(mixed.providers).toEqual({ RCS: "cpaas", SMS: "twilio" });
+    expect(mixed.twilio).toMatchObject({ accountSid: "AC1", from: "+15550001111" });
+  });
+
+  it("refuses a chosen provider without its credentials", async () => {
+    await expect(load({ RCS_PROVIDER: "twilio" })).rejects.toThrow(ConfigError);
+    await expect(load({ SMS_PROVIDER: "vonage", VONAGE_API_KEY: "k" })).rejects.toThrow(/VONAGE/);
+    await expect(load({ RCS_PROVIDER: "cpaas" })).rejects.toThrow(/CPAAS_API_URL/);
+  });
+
+  it("refuses a production database without auth, and invents no webhook secret nobody could know", async () => {
+    await expect(load({ DATABASE_URL: "postgres://db.test/ackline" })).rejects.toThrow(/AUTH_JWT_SECRET/);
+    const production = await load({ DATABASE_URL: "postgres://db.test/ackline", AUTH_JWT_SECRET: "s", CPAAS_API_URL: "http://cpaas.test" });
+    expect(production.webhookSecrets.generic).toBeUndefined();
+    expect(production.generatedAuthSecret).toBe(false);
+  });
+
+  it("names the variable that is wrong", async () => {
+    await expect(load({ PORT: "http" })).rejects.toThrow(/PORT/);
+    await expect(load({ WEBHOOK_STANDARD_SECRET: "plain" })).rejects.toThrow(/WEBHOOK_STANDARD_SECRET/);
+  });
+});
