@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { WebhookRejection } from "../../../src/webhooks/provider.js";
 import { enablex } from "../../../src/webhooks/providers/enablex.js";
 import { TEST_ENABLEX_BASIC } from "../../helpers/server.js";
 import { enablexAuthorization } from "../../helpers/webhooks.js";
+import { onlyEvent, rejection } from "../../helpers/parse-assertions.js";
 
 /** The payloads of EnableX's RCS webhook documentation (the seed), verbatim. */
 const seed = {
@@ -91,21 +91,9 @@ function parse(payload: unknown, authorization: string | null = enablexAuthoriza
 }
 
 function single(payload: unknown) {
-  const delivery = parse(payload);
-  expect(delivery.templateUpdates).toEqual([]);
-  expect(delivery.events).toHaveLength(1);
-  return delivery.events[0]!;
+  return onlyEvent(parse(payload));
 }
 
-function rejection(fn: () => unknown): WebhookRejection {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WebhookRejection);
-    return error as WebhookRejection;
-  }
-  throw new Error("expected a WebhookRejection, but nothing was thrown");
-}
 
 describe("enablex parse() — the seed's payloads", () => {
   it("incoming text → REPLY correlated by phone, deduplicated by request_id", () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { WebhookRejection } from "../../../src/webhooks/provider.js";
 import { generic } from "../../../src/webhooks/providers/generic.js";
 import { TEST_GENERIC_SECRET } from "../../helpers/server.js";
 import { genericSignature } from "../../helpers/webhooks.js";
+import { onlyEvent, rejection } from "../../helpers/parse-assertions.js";
 
 const secrets = { generic: TEST_GENERIC_SECRET };
 const now = new Date("2026-01-17T15:05:00Z");
@@ -26,21 +26,9 @@ function parse(payload: unknown, options: { raw?: string; signature?: string | n
 }
 
 function single(payload: unknown) {
-  const delivery = parse(payload);
-  expect(delivery.templateUpdates).toEqual([]);
-  expect(delivery.events).toHaveLength(1);
-  return delivery.events[0]!;
+  return onlyEvent(parse(payload));
 }
 
-function rejection(fn: () => unknown): WebhookRejection {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WebhookRejection);
-    return error as WebhookRejection;
-  }
-  throw new Error("expected a WebhookRejection, but nothing was thrown");
-}
 
 describe("generic parse() — event mapping", () => {
   it.each([

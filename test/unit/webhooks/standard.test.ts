@@ -4,6 +4,7 @@ import { WebhookRejection } from "../../../src/webhooks/provider.js";
 import { standard, verifyStandardSignature } from "../../../src/webhooks/providers/standard.js";
 import { TEST_STANDARD_SECRET } from "../../helpers/server.js";
 import { standardHeaders } from "../../helpers/webhooks.js";
+import { rejection } from "../../helpers/parse-assertions.js";
 
 /** The official Standard Webhooks test vectors (see provider-facts.md). */
 const VECTOR_A = {
@@ -34,16 +35,6 @@ function verify(vector: Vector, overrides: { signature?: string; timestamp?: str
   );
 }
 
-/** Runs `fn` and returns the WebhookRejection it threw (fails the test if it threw nothing else). */
-function rejection(fn: () => unknown): WebhookRejection {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(WebhookRejection);
-    return error as WebhookRejection;
-  }
-  throw new Error("expected a WebhookRejection, but nothing was thrown");
-}
 
 describe("verifyStandardSignature — official vectors", () => {
   it("the test secret is vector A's key (the integration tests rely on it)", () => {
