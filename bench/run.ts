@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: Ackline's webhook ingest against a bare `node:http` server on the same machine.
+ * `npm run bench`: Ackline's webhook ingest against a bare `node:http` server on the same machine,
+ * and its dispatch queue against the fake provider it sends to.
  *
  * 1. baseline   — a bare `node:http` "hello" in its own process, autocannon (50 connections) from
  *                 this one; measured before and after the Ackline phases, the ratio uses the mean.
@@ -13,100 +14,71 @@
  *                 local fake CPaaS that answers with known provider ids; graphql-ws subscribers on
  *                 them; webhooks sent at a fixed rate; the time from just before each POST to its
  *                 event arriving at the subscriber.
+ * 4. dispatch   — (bench/dispatch.ts) the fake CPaaS in its own process: its raw rate for the
+ *                 adapter's own send request (autocannon, 25 connections, the most sends the
+ *                 dispatcher has in flight), before and after; then a fresh Ackline sending 5,000
+ *                 messages queued in one transaction, timed from its commit until the fake has
+ *                 accepted them all. Reported as sends/s and a ratio to the raw rate.
  *
- * The machine is shared and noisy, so throughput is judged as a ratio against the baseline of the
- * same run. Results go to stdout (a table) and bench/results.json.
+ * The machine is shared and noisy, so throughput is judged as a ratio against a reference measured
+ * in the same run. Results go to stdout (a table) and bench/results.json.
  *
- * Knobs (environment): BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (50),
- * BENCH_TRANSFERS (20000), BENCH_LATENCY_RATE (1000), BENCH_LATENCY_DURATION_S (10),
- * BENCH_LATENCY_TRANSFERS (100), BENCH_WS_CLIENTS (4), BENCH_ADMIN_DATABASE_URL, BENCH_REDIS_URL,
- * BENCH_CPU_PROF=<dir> (V8 CPU profiles of the Ackline process during the measured ingest and
- * latency windows, `ingest.cpuprofile` / `latency.cpuprofile`; profiling slows it, so those runs'
- * figures are not comparable).
+ * Knobs (environment): BENCH_PHASES (webhooks,dispatch: `webhooks` is phases 1–3, `dispatch` is 4;
+ * results.json then holds only what ran), BENCH_DURATION_S (10), BENCH_WARMUP_S (2),
+ * BENCH_CONNECTIONS (50), BENCH_TRANSFERS (20000), BENCH_LATENCY_RATE (1000),
+ * BENCH_LATENCY_DURATION_S (10), BENCH_LATENCY_TRANSFERS (100), BENCH_WS_CLIENTS (4),
+ * BENCH_DISPATCH_MESSAGES (5000), BENCH_DISPATCH_CONNECTIONS (25: the raw rate's connections),
+ * BENCH_ADMIN_DATABASE_URL, BENCH_REDIS_URL, BENCH_CPU_PROF=<dir> (V8 CPU profiles of the Ackline
+ * process during the measured ingest, latency and dispatch windows, `ingest.cpuprofile`,
+ * `latency.cpuprofile`, `dispatch.cpuprofile`; profiling slows it, so those runs' figures are not
+ * comparable).
  */
-import { createHmac, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createHmac } from "node:crypto";
+import { writeFile } from "node:fs/promises";
 import { Agent, request as httpRequest } from "node:http";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { loadavg } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
+import type autocannon from "autocannon";
 import { and, count, eq, inArray, isNotNull, isNull } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/postgres-js";
 import { type Client, createClient } from "graphql-ws";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import WebSocket from "ws";
 import { SCOPES, signAccessToken } from "../src/auth/access-tokens.js";
 import * as schema from "../src/db/schema.js";
-import { newId } from "../src/domain/ids.js";
-import { type ChildServer, startChildServer } from "./child.js";
+import type { ChildServer } from "./child.js";
+import { dispatchRows, dispatchThroughput } from "./dispatch.js";
 import { startFakeCpaas } from "./fake-cpaas.js";
-import { summarizeProfile } from "./profile-summary.js";
+import {
+  ADMIN_DATABASE_URL,
+  AUTH_SECRET,
+  type BenchDatabase,
+  CORES,
+  CPAAS_TOKEN,
+  cleanup,
+  GENERIC_SECRET,
+  hammer,
+  log,
+  onCleanup,
+  profiled,
+  REDIS_URL,
+  type Seeded,
+  seedDirectly,
+  settings,
+  sleep,
+  startAckline,
+  startServer,
+  type TableRow,
+  TENANT,
+  warmedLoad,
+} from "./harness.js";
 import { cpuMeter, histogramDelta, parseHistogram, summarize } from "./stats.js";
 
-const env = process.env;
-const positive = (name: string, fallback: number) => {
-  const value = Number(env[name] ?? fallback);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-};
-const settings = {
-  durationS: positive("BENCH_DURATION_S", 10),
-  warmupS: positive("BENCH_WARMUP_S", 2),
-  connections: positive("BENCH_CONNECTIONS", 50),
-  transfers: positive("BENCH_TRANSFERS", 20_000),
-  latencyRate: positive("BENCH_LATENCY_RATE", 1000),
-  latencyDurationS: positive("BENCH_LATENCY_DURATION_S", 10),
-  latencyTransfers: positive("BENCH_LATENCY_TRANSFERS", 100),
-  wsClients: positive("BENCH_WS_CLIENTS", 4),
-};
-const ADMIN_DATABASE_URL = env.BENCH_ADMIN_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-const AUTH_SECRET = `bench-auth-${randomBytes(24).toString("hex")}`;
-const GENERIC_SECRET = `bench-generic-${randomBytes(16).toString("hex")}`;
-const TENANT = "bench";
 const TARGET_RATIO = 0.25;
 const TARGET_P99_MS = 25;
-const CORES = cpus().length;
-
 const here = path.dirname(fileURLToPath(import.meta.url));
-const PROFILE_DIR = env.BENCH_CPU_PROF ? path.resolve(env.BENCH_CPU_PROF) : undefined;
 
-/** Runs `measure` inside a CPU profile of the server when BENCH_CPU_PROF is set. */
-async function profiled<T>(server: ChildServer, name: string, measure: () => Promise<T>): Promise<T> {
-  if (!PROFILE_DIR) return measure();
-  await mkdir(PROFILE_DIR, { recursive: true });
-  const stop = await server.profile();
-  try {
-    return await measure();
-  } finally {
-    const file = path.join(PROFILE_DIR, `${name}.cpuprofile`);
-    await stop(file);
-    log(`wrote ${file}`);
-    console.error(summarizeProfile(file));
-  }
-}
-const log = (message: string) => console.error(`[bench] ${message}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ───────────────────────────── cleanup ─────────────────────────────
-
-const cleanups: Array<{ name: string; run: () => Promise<void> | void }> = [];
-const onCleanup = (name: string, run: () => Promise<void> | void) => cleanups.push({ name, run });
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { name, run } of cleanups.reverse()) {
-      try {
-        await run();
-      } catch (error) {
-        log(`cleanup "${name}" failed: ${(error as Error).message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     log(`${signal}: cleaning up`);
@@ -177,34 +149,6 @@ async function checkServices(): Promise<void> {
   }
 }
 
-async function createBenchDatabase(): Promise<string> {
-  const name = `ackline_bench_${randomBytes(6).toString("hex")}`;
-  const admin = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  onCleanup(`drop database ${name}`, async () => {
-    const sql = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
-    try {
-      await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      log(`dropped database ${name}`);
-    } finally {
-      await sql.end();
-    }
-  });
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function startServer(name: string, script: string, childEnv?: Record<string, string>): Promise<ChildServer> {
-  const server = await startChildServer(new URL(script, import.meta.url), childEnv);
-  onCleanup(`stop ${name}`, () => server.close());
-  return server;
-}
-
 async function graphql<T>(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<T> {
   const response = await fetch(`${url}/graphql`, {
     method: "POST",
@@ -252,53 +196,16 @@ function statusDelta(before: Record<string, number>, after: Record<string, numbe
   return delta;
 }
 
-interface LoadResult {
-  okPerSec: number;
-  ok: number;
-  sent: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  latencyMs: { p50: number; p99: number; max: number };
-  durationS: number;
-}
-
-async function hammer(url: string, durationS: number, requests?: autocannon.Request[]): Promise<LoadResult> {
-  const result = await autocannon({ url, connections: settings.connections, pipelining: 1, duration: durationS, requests });
-  const ok = result["2xx"];
-  return {
-    okPerSec: Math.round(ok / result.duration),
-    ok,
-    sent: result.requests.sent,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
-    durationS: Math.round(result.duration * 10) / 10,
-  };
-}
-
 // ───────────────────────────── phases ─────────────────────────────
 
 async function baseline(label: string) {
   log(`baseline (${label}): bare node:http hello, ${settings.connections} connections, ${settings.durationS} s`);
   const server = await startServer(`hello server (${label})`, "./hello-server.ts");
   try {
-    await hammer(server.url, settings.warmupS);
-    const cpu = cpuMeter(() => server.cpuMicros());
-    const load = await hammer(server.url, settings.durationS);
-    return { ...load, cpu: await cpu(CORES) };
+    return await warmedLoad(server);
   } finally {
     await server.close();
   }
-}
-
-type BenchDatabase = ReturnType<typeof drizzle<typeof schema>>;
-
-interface Seeded {
-  transferId: string;
-  providerMessageId: string;
-  phone: string;
 }
 
 /**
@@ -334,64 +241,6 @@ async function seedThroughGraphql(url: string, token: string, providerIds: Map<s
   const seconds = (performance.now() - startedAt) / 1000;
   log(`seeded ${total} transfers in ${seconds.toFixed(1)} s`);
   const seeded: Seeded[] = created.map(({ transferId, phone }) => ({ transferId, phone, providerMessageId: providerIds.get(transferId)! }));
-  return { seeded, seconds: Math.round(seconds * 10) / 10 };
-}
-
-/**
- * The throughput set is large (so most webhooks move a message forward, as real traffic does:
- * sent → delivered → read, then taps), too large to create one mutation at a time in a short run:
- * its rows are inserted directly with drizzle, already sent (provider id recorded, dispatch done).
- */
-async function seedDirectly(db: BenchDatabase, total: number) {
-  log(`seeding ${total} transfers directly (drizzle inserts: transfer + one RCS message with a provider id)`);
-  const startedAt = performance.now();
-  const now = new Date();
-  const expiresAt = new Date(now.getTime() + 7 * 24 * 3600 * 1000);
-  const seeded: Seeded[] = [];
-  const chunk = 1000;
-  for (let start = 0; start < total; start += chunk) {
-    const rows = Array.from({ length: Math.min(chunk, total - start) }, (_, offset) => {
-      const index = start + offset;
-      const transferId = newId("tx");
-      const messageId = newId("msg");
-      const phone = `+1416${String(index).padStart(7, "0")}`;
-      seeded.push({ transferId, phone, providerMessageId: `bench_${messageId}` });
-      return { transferId, messageId, phone, index };
-    });
-    await db.transaction(async (tx) => {
-      await tx.insert(schema.transfers).values(
-        rows.map(({ transferId, phone, index }) => ({
-          id: transferId,
-          tenantId: TENANT,
-          senderName: "Bench",
-          recipientPhone: phone,
-          fileName: `bench-${index}.pdf`,
-          fileSizeBytes: 1024,
-          expiresAt,
-          status: "QUEUED" as const,
-          createdAt: now,
-          updatedAt: now,
-        })),
-      );
-      await tx.insert(schema.messages).values(
-        rows.map(({ transferId, messageId }) => ({
-          id: messageId,
-          tenantId: TENANT,
-          transferId,
-          channel: "RCS" as const,
-          provider: "cpaas",
-          providerMessageId: `bench_${messageId}`,
-          clientMessageId: messageId,
-          status: "QUEUED" as const,
-          dispatchState: "done" as const,
-          createdAt: now,
-          updatedAt: now,
-        })),
-      );
-    });
-  }
-  const seconds = (performance.now() - startedAt) / 1000;
-  log(`seeded ${total} transfers in ${seconds.toFixed(1)} s`);
   return { seeded, seconds: Math.round(seconds * 10) / 10 };
 }
 
@@ -625,37 +474,32 @@ async function subscriberLatency(server: ChildServer, token: string, targets: Se
 async function main() {
   const startedAt = new Date();
   await checkServices();
+  const webhooks = settings.phases.includes("webhooks") ? await webhookPhases() : undefined;
+  const dispatch = settings.phases.includes("dispatch") ? await dispatchThroughput() : undefined;
+  const results = {
+    startedAt: startedAt.toISOString(),
+    durationS: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
+    machine: { cores: CORES, node: process.version, loadAverageAtEnd: loadavg().map((value) => Math.round(value * 100) / 100) },
+    settings,
+    ...webhooks,
+    dispatch,
+  };
+  await writeFile(path.join(here, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  printTable([...(webhooks ? webhookRows(webhooks) : []), ...(dispatch ? dispatchRows(dispatch) : [])]);
+}
 
+/** Baseline before, ingest and latency on one Ackline, baseline after. */
+async function webhookPhases() {
   const before = await baseline("before");
 
-  const databaseUrl = await createBenchDatabase();
-  const dataDir = await mkdtemp(path.join(tmpdir(), "ackline-bench-"));
-  onCleanup("remove data dir", () => rm(dataDir, { recursive: true, force: true }));
-  const cpaas = await startFakeCpaas();
+  const cpaas = await startFakeCpaas(CPAAS_TOKEN);
   onCleanup("stop fake CPaaS", () => cpaas.close());
-  const client = postgres(databaseUrl, { max: 2, onnotice: () => {} });
-  onCleanup("close bench database client", () => client.end({ timeout: 2 }));
-  const db = drizzle(client, { schema });
-
-  log("starting Ackline (PostgreSQL + Redis + fake CPaaS) in its own process");
-  const ackline = await startServer("Ackline", "./ackline-server.ts", {
-    PORT: "0",
-    HOST: "127.0.0.1",
-    LOG_LEVEL: "silent",
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL,
-    AUTH_JWT_SECRET: AUTH_SECRET,
-    AUTH_AUDIENCE: "ackline",
-    WEBHOOK_GENERIC_SECRET: GENERIC_SECRET,
-    CPAAS_API_URL: cpaas.url,
-    CPAAS_TOKEN: "bench",
-    ROLE: "all",
-  });
+  const { server: ackline, db } = await startAckline(cpaas.url);
   const token = await signAccessToken(AUTH_SECRET, { tenantId: TENANT, scopes: SCOPES, audience: "ackline", expiresIn: "2h" });
 
   const latencySet = await seedThroughGraphql(ackline.url, token, cpaas.providerIdByTransfer, db, settings.latencyTransfers);
-  const ingestSet = await seedDirectly(db, settings.transfers);
+  // Many messages, already sent: most webhooks move a message forward (sent → delivered → read), as real traffic does.
+  const ingestSet = await seedDirectly(db, settings.transfers, "sent");
   const ingest = await ingestThroughput(ackline, ingestSet.seeded, db);
   await sleep(1000);
   const latency = await subscriberLatency(ackline, token, latencySet.seeded);
@@ -666,15 +510,12 @@ async function main() {
     ingestTransfers: { count: ingestSet.seeded.length, how: "direct drizzle inserts", seconds: ingestSet.seconds },
     latencyTransfers: { count: latencySet.seeded.length, how: "GraphQL createTransfer + dispatcher + fake CPaaS", seconds: latencySet.seconds },
   };
-  const results = assemble(startedAt, before, after, ingest, latency, seeding);
-  await writeFile(path.join(here, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  printTable(results);
+  return webhookResults(before, after, ingest, latency, seeding);
 }
 
 type BaselineResult = Awaited<ReturnType<typeof baseline>>;
 
-function assemble(
-  startedAt: Date,
+function webhookResults(
   before: BaselineResult,
   after: BaselineResult,
   ingest: Awaited<ReturnType<typeof ingestThroughput>>,
@@ -684,10 +525,6 @@ function assemble(
   const baselinePerSec = Math.round((before.okPerSec + after.okPerSec) / 2);
   const ratio = Math.round((ingest.okPerSec / baselinePerSec) * 1000) / 1000;
   return {
-    startedAt: startedAt.toISOString(),
-    durationS: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
-    machine: { cores: CORES, node: process.version, loadAverageAtEnd: loadavg().map((value) => Math.round(value * 100) / 100) },
-    settings,
     seeding,
     baseline: { okPerSec: baselinePerSec, before, after },
     ingest: {
@@ -709,8 +546,8 @@ function assemble(
   };
 }
 
-function printTable(r: ReturnType<typeof assemble>): void {
-  const rows: Array<[string, string, string]> = [
+function webhookRows(r: ReturnType<typeof webhookResults>): TableRow[] {
+  return [
     ["baseline node:http hello", `${r.baseline.okPerSec} req/s`, `before ${r.baseline.before.okPerSec}, after ${r.baseline.after.okPerSec}; server cpu ${r.baseline.before.cpu.serverProcessPct}%`],
     [
       "webhook ingest (generic)",
@@ -733,6 +570,9 @@ function printTable(r: ReturnType<typeof assemble>): void {
       `mean batch ${r.latency.batches.meanBatch} events/tx; cpu: server ${r.latency.cpu.serverProcessPct}%, machine ${r.latency.cpu.machineBusyPct ?? "?"}%`,
     ],
   ];
+}
+
+function printTable(rows: TableRow[]): void {
   const width = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column as 0 | 1 | 2].length)));
   console.log("");
   for (const row of rows) console.log(`${row[0].padEnd(width[0]!)}  ${row[1].padEnd(width[1]!)}  ${row[2]}`);

@@ -11,10 +11,12 @@ import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/client.js"
 import { DomainError } from "./domain/errors.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
 import { ReceiptService } from "./domain/receipt.service.js";
+import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
 import { SuppressionService } from "./domain/suppression.service.js";
 import { TransferService } from "./domain/transfer.service.js";
 import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
+import { SendThrottle } from "./delivery/throttle.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
 import { formatGraphQLError } from "./graphql/errors.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
@@ -80,7 +82,11 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
 
   let listeningUrl = `http://${config.host}:${config.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? listeningUrl;
-  const { adapters, stopSimulator } = createAdapters(config, { webhookUrl: () => `${listeningUrl}/webhooks/generic`, log });
+  const { adapters, stopSimulator } = createAdapters(config, {
+    webhookUrl: () => `${listeningUrl}/webhooks/generic`,
+    publicWebhookUrl: (door) => `${publicBaseUrl()}/webhooks/${door}`,
+    log,
+  });
 
   const dispatcher =
     config.role === "api"
@@ -95,6 +101,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
           metrics,
           maxAttempts: config.dispatchMaxAttempts,
           leaseMs: config.dispatchLeaseMs,
+          throttle: config.dispatchRateLimits.size > 0 ? new SendThrottle(database.db, config.dispatchRateLimits) : undefined,
         });
   const receipts = new ReceiptService(database.db, events, {
     maxBatch: 200,
@@ -112,6 +119,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     }),
     history: new ReceiptHistoryService(database.db),
     suppressions: new SuppressionService(database.db),
+    deliveryPolicies: new DeliveryPolicyService(database.db),
   };
 
   const schema = await buildGraphQLSchema();
@@ -144,6 +152,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       secrets: config.webhookSecrets,
       bodyLimit: config.webhookBodyLimit,
       metrics,
+      publicBaseUrl: config.publicBaseUrl,
     });
   }
 

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { z } from "zod";
+import { parseRateLimits, type RateLimit } from "./delivery/throttle.js";
 
 const booleanFlag = z
   .enum(["true", "false", "1", "0"])
@@ -36,6 +37,7 @@ const environmentSchema = z.object({
   VONAGE_API_SECRET: optionalString,
   VONAGE_SMS_FROM: optionalString,
   VONAGE_RCS_FROM: optionalString,
+  VONAGE_SIGNATURE_SECRET: optionalString,
   WEBHOOK_GENERIC_SECRET: optionalString,
   WEBHOOK_ENABLEX_BASIC: optionalString.pipe(
     z.string().regex(/^[^:]+:.+$/, "expected user:password").optional(),
@@ -55,6 +57,17 @@ const environmentSchema = z.object({
   DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   DISPATCH_LEASE_MS: z.coerce.number().int().min(1000).default(60_000),
   WEBHOOK_BODY_LIMIT: z.coerce.number().int().min(1024).default(256 * 1024),
+  DISPATCH_RATE_LIMITS: z
+    .string()
+    .default("")
+    .transform((value, ctx) => {
+      try {
+        return parseRateLimits(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -75,7 +88,7 @@ export interface Config {
     smsFrom?: string;
     rcsFrom?: string;
   };
-  webhookSecrets: { generic?: string; enablexBasic?: string; standard?: string };
+  webhookSecrets: { generic?: string; enablexBasic?: string; standard?: string; twilioAuthToken?: string; vonageSignatureSecret?: string };
   /** Explicit base for recipient links; otherwise derived from the bound address. */
   publicBaseUrl?: string;
   /** Ackline's own Ed25519 private JWKs; the first signs, all are published. */
@@ -90,6 +103,8 @@ export interface Config {
   dispatchMaxAttempts: number;
   /** How long a claimed send may take before another worker may claim it again. */
   dispatchLeaseMs: number;
+  /** Sends per second (and burst) per provider and channel, shared by every instance; none: unpaced. */
+  dispatchRateLimits: ReadonlyMap<string, RateLimit>;
   webhookBodyLimit: number;
   /** Secrets invented at start (embedded mode); the dev token is printed only then. */
   generatedAuthSecret: boolean;
@@ -201,8 +216,12 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       generic: e.WEBHOOK_GENERIC_SECRET ?? (inventGenericSecret ? stored?.genericWebhookSecret : undefined),
       enablexBasic: e.WEBHOOK_ENABLEX_BASIC,
       standard: e.WEBHOOK_STANDARD_SECRET,
+      // Twilio signs receipts with the account's Auth Token, whichever adapter sends.
+      twilioAuthToken: e.TWILIO_AUTH_TOKEN,
+      vonageSignatureSecret: e.VONAGE_SIGNATURE_SECRET,
     },
-    publicBaseUrl: e.PUBLIC_BASE_URL,
+    // Without a trailing slash: links and webhook URLs (which Twilio signs) append their own path.
+    publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     signingKeys: e.SIGNING_KEY ? parseSigningKeys(e.SIGNING_KEY) : [stored!.signingKey],
     smtpUrl: e.SMTP_URL,
     emailFrom: e.EMAIL_FROM,
@@ -213,6 +232,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     dataDir: e.DATA_DIR,
     dispatchMaxAttempts: e.DISPATCH_MAX_ATTEMPTS,
     dispatchLeaseMs: e.DISPATCH_LEASE_MS,
+    dispatchRateLimits: e.DISPATCH_RATE_LIMITS,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     generatedAuthSecret: !authConfigured,
   };

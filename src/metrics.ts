@@ -4,6 +4,7 @@ export interface Metrics {
   registry: Registry;
   webhookRequests: Counter<"provider" | "status">;
   dispatchAttempts: Counter<"channel" | "provider" | "outcome">;
+  dispatchThrottled: Counter<"provider">;
   ingestBatchSize: Histogram;
 }
 
@@ -36,6 +37,12 @@ export function createMetrics(): Metrics {
       name: "ackline_dispatch_attempts_total",
       help: "Outbound send attempts by channel, provider and outcome",
       labelNames: ["channel", "provider", "outcome"],
+      registers: [registry],
+    }),
+    dispatchThrottled: new Counter({
+      name: "ackline_dispatch_throttled_total",
+      help: "Sends held back by a provider's rate limit (waited for their slot, or put back in the queue)",
+      labelNames: ["provider"],
       registers: [registry],
     }),
     ingestBatchSize: new Histogram({

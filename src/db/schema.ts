@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import type { DeliveryPolicy } from "../domain/delivery-policy.js";
 import type {
   AddressKind,
   Channel,
@@ -25,6 +26,8 @@ export const transfers = pgTable(
     description: text("description"),
     expiresAt: moment("expires_at").notNull(),
     securityPolicy: jsonb("security_policy").$type<Record<string, unknown>>().notNull().default({}),
+    /** The tenant's delivery policy when the transfer was created: it governs all its sends and fallbacks. */
+    deliveryPolicy: jsonb("delivery_policy").$type<DeliveryPolicy>(),
     status: text("status").$type<TransferStatus>().notNull(),
     revokedAt: moment("revoked_at"),
     downloadedAt: moment("downloaded_at"),
@@ -64,11 +67,20 @@ export const messages = pgTable(
     dispatchState: text("dispatch_state").$type<"pending" | "sending" | "done">().notNull().default("pending"),
     nextAttemptAt: moment("next_attempt_at").notNull().defaultNow(),
     leaseUntil: moment("lease_until"),
+    /** The message this one falls back from (at most one fallback each), and why. */
+    fallbackOfMessageId: text("fallback_of_message_id").unique(),
+    fallbackReason: text("fallback_reason"),
+    /**
+     * When this message falls back to the next channel unless delivered first; a failure makes it
+     * due at once, delivery disarms it (null: no fallback armed).
+     */
+    fallbackAt: moment("fallback_at"),
     createdAt: moment("created_at").notNull().defaultNow(),
     updatedAt: moment("updated_at").notNull().defaultNow(),
   },
   (t) => [
     index("messages_transfer").on(t.transferId),
+    index("messages_fallback_due").on(t.fallbackAt).where(sql`fallback_at IS NOT NULL`),
     uniqueIndex("messages_transfer_idempotency_key").on(t.transferId, t.idempotencyKey),
     index("messages_dispatch_due").on(t.nextAttemptAt).where(sql`dispatch_state <> 'done'`),
   ],
@@ -144,6 +156,23 @@ export const suppressions = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.kind, t.address] }), index("suppressions_tenant_created").on(t.tenantId, t.createdAt)],
 );
+
+/** Each tenant's delivery policy; a tenant without a row has the default. */
+export const deliveryPolicies = pgTable("delivery_policies", {
+  tenantId: text("tenant_id").primaryKey(),
+  policy: jsonb("policy").$type<DeliveryPolicy>().notNull(),
+  updatedBy: text("updated_by").notNull(),
+  updatedAt: moment("updated_at").notNull(),
+});
+
+/**
+ * Per-sender send pacing shared by every instance (GCRA): the theoretical arrival time of the
+ * next send. A row per provider and channel that has a rate limit.
+ */
+export const sendThrottle = pgTable("send_throttle", {
+  key: text("key").primaryKey(),
+  nextSlotAt: moment("next_slot_at").notNull(),
+});
 
 export const templates = pgTable(
   "templates",

@@ -18,4 +18,9 @@ export type SendOutcome =
 export interface DeliveryAdapter {
   provider: string;
   send(request: SendRequest): Promise<SendOutcome>;
+  /**
+   * The provider's capability query, where it has one: whether this phone can receive RCS now;
+   * undefined when the provider cannot tell (the send then decides).
+   */
+  rcsCapable?(phone: string): Promise<boolean | undefined>;
 }

@@ -13,7 +13,16 @@ import { createVonageAdapter } from "./vonage.adapter.js";
  * generic CPaaS, Twilio or Vonage; email over SMTP (or logged). `config` has already checked that
  * each chosen provider has its credentials.
  */
-export function createAdapters(config: Config, options: { webhookUrl: () => string; log: Logger }) {
+export function createAdapters(
+  config: Config,
+  options: {
+    /** Where the in-process simulator posts its receipts (this server, as it listens). */
+    webhookUrl: () => string;
+    /** Where a real provider must post receipts to reach a door: the public base URL, known once listening. */
+    publicWebhookUrl: (door: "twilio" | "vonage") => string;
+    log: Logger;
+  },
+) {
   let simulator: ReturnType<typeof createSimulatorFetch> | undefined;
   const build: Record<MessagingProvider, () => DeliveryAdapter> = {
     simulator: () => {
@@ -26,10 +35,9 @@ export function createAdapters(config: Config, options: { webhookUrl: () => stri
       return createGenericCpaasAdapter({ apiUrl: "http://simulator.invalid", provider: "simulator", fetch: simulator });
     },
     cpaas: () => createGenericCpaasAdapter({ apiUrl: config.cpaas!.apiUrl, token: config.cpaas!.token, provider: "cpaas" }),
-    // Their receipts need doors of their own (/webhooks/twilio, /webhooks/vonage), not built yet:
-    // until then status callbacks stay as configured in the providers' consoles.
-    twilio: () => createTwilioAdapter(config.twilio!),
-    vonage: () => createVonageAdapter(config.vonage!),
+    // Each message names its receipt door, overriding whatever the provider's console says.
+    twilio: () => createTwilioAdapter({ ...config.twilio!, statusCallbackUrl: () => options.publicWebhookUrl("twilio") }),
+    vonage: () => createVonageAdapter({ ...config.vonage!, statusWebhookUrl: () => options.publicWebhookUrl("vonage") }),
   };
   const messaging = new Map<MessagingProvider, DeliveryAdapter>();
   const forProvider = (provider: MessagingProvider) => messaging.get(provider) ?? messaging.set(provider, build[provider]()).get(provider)!;

@@ -2,14 +2,15 @@ import { and, asc, eq, inArray, lte, lt, ne, or, sql } from "drizzle-orm";
 import type { SigningKeys } from "../auth/signing-keys.js";
 import type { Database, Transaction } from "../db/client.js";
 import { deliveryAttempts, messages, transfers } from "../db/schema.js";
-import { newId } from "../domain/ids.js";
+import { policyOf } from "../domain/delivery-policy.js";
+import { sendDueFallbacks } from "../domain/fallback.js";
 import type { Channel, SuppressionRecord, TransferUpdate } from "../domain/model.js";
 import { type IncomingEvent, recordProviderMessageId, storeEvents } from "../domain/receipt-store.js";
 import { suppressionFor } from "../domain/suppression.service.js";
-import { queuedEvent } from "../domain/transfer.service.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryAdapter, SendOutcome } from "./adapter.js";
+import type { SendThrottle } from "./throttle.js";
 
 const CLAIM_BATCH = 25;
 const MAX_BACKOFF_MS = 15 * 60_000;
@@ -40,6 +41,8 @@ export interface DispatcherDeps {
   metrics: Metrics;
   maxAttempts: number;
   leaseMs: number;
+  /** Paces sends per provider; absent: unpaced. */
+  throttle?: SendThrottle;
   pollMs?: number;
 }
 
@@ -102,6 +105,9 @@ export class Dispatcher {
   }
 
   private async pass(): Promise<void> {
+    const { adapters, db } = this.deps;
+    const fallbacks = await sendDueFallbacks(db, (channel) => adapters[channel].provider);
+    this.deps.publishUpdates(fallbacks);
     for (;;) {
       const claimed = await this.claim();
       if (claimed.length === 0) return;
@@ -144,7 +150,7 @@ export class Dispatcher {
   }
 
   private async deliver(message: ClaimedMessage): Promise<void> {
-    const { adapters, db, signingKeys, metrics } = this.deps;
+    const { adapters, db, metrics } = this.deps;
     const [transfer] = await db.select().from(transfers).where(eq(transfers.id, message.transferId));
     if (!transfer) return;
     const adapter = adapters[message.channel];
@@ -154,20 +160,52 @@ export class Dispatcher {
       this.deps.publishUpdates(await this.recordSuppressed(message, adapter.provider, suppression));
       return;
     }
-    let outcome: SendOutcome;
-    if (transfer.revokedAt || transfer.expiresAt.getTime() <= Date.now()) {
-      outcome = { kind: "permanent", error: transfer.revokedAt ? "transfer revoked before sending" : "transfer expired before sending" };
-    } else {
-      const token = await signingKeys.signLinkToken(transfer.id, transfer.expiresAt);
-      const link = `${this.deps.publicBaseUrl()}/t/${transfer.id}?tok=${token}`;
-      outcome = await adapter.send({ message, transfer, link }).catch((error: unknown) => ({
-        kind: "transient" as const,
-        error: `adapter error: ${(error as Error).message}`,
-      }));
-    }
+    const outcome = await this.attempt(message, transfer, adapter);
+    if (!outcome) return;
     metrics.dispatchAttempts.inc({ channel: message.channel, provider: adapter.provider, outcome: outcome.kind });
-    const updates = await this.record(message, adapter.provider, outcome, transfer.recipientPhone);
+    const updates = await this.record(message, adapter.provider, outcome);
     this.deps.publishUpdates(updates);
+  }
+
+  /**
+   * One send, unless there is nothing left to send to (revoked, expired, not RCS-capable by the
+   * provider's own query); undefined when the throttle put it back in the queue.
+   */
+  private async attempt(message: ClaimedMessage, transfer: typeof transfers.$inferSelect, adapter: DeliveryAdapter): Promise<SendOutcome | undefined> {
+    if (transfer.revokedAt || transfer.expiresAt.getTime() <= Date.now()) {
+      return { kind: "permanent", error: transfer.revokedAt ? "transfer revoked before sending" : "transfer expired before sending" };
+    }
+    const policy = policyOf(transfer.deliveryPolicy);
+    if (message.channel === "RCS" && policy.checkRcsCapability && transfer.recipientPhone && adapter.rcsCapable) {
+      if ((await adapter.rcsCapable(transfer.recipientPhone)) === false) {
+        return { kind: "permanent", error: "not RCS-capable (the provider's capability query)", notCapable: true };
+      }
+    }
+    const pace = (await this.deps.throttle?.reserve(adapter.provider, message.channel)) ?? { waitMs: 0 };
+    if ("deferMs" in pace) {
+      await this.putBack(message, pace.deferMs);
+      return undefined;
+    }
+    if (pace.waitMs > 0) {
+      this.deps.metrics.dispatchThrottled.inc({ provider: adapter.provider });
+      await sleep(pace.waitMs);
+    }
+    const token = await this.deps.signingKeys.signLinkToken(transfer.id, transfer.expiresAt);
+    const link = `${this.deps.publicBaseUrl()}/t/${transfer.id}?tok=${token}`;
+    return adapter.send({ message, transfer, link }).catch((error: unknown) => ({
+      kind: "transient" as const,
+      error: `adapter error: ${(error as Error).message}`,
+    }));
+  }
+
+  /** Back to the queue for later, the claim not counted as an attempt: pacing is not a failure. */
+  private async putBack(message: ClaimedMessage, delayMs: number): Promise<void> {
+    const now = new Date();
+    this.deps.metrics.dispatchThrottled.inc({ provider: this.deps.adapters[message.channel].provider });
+    await this.deps.db
+      .update(messages)
+      .set({ dispatchState: "pending", nextAttemptAt: new Date(now.getTime() + delayMs), leaseUntil: null, attempts: sql`${messages.attempts} - 1`, updatedAt: now })
+      .where(eq(messages.id, message.id));
   }
 
   /**
@@ -199,12 +237,7 @@ export class Dispatcher {
     });
   }
 
-  private async record(
-    message: ClaimedMessage,
-    provider: string,
-    outcome: SendOutcome,
-    recipientPhone: string | null,
-  ): Promise<TransferUpdate[]> {
+  private async record(message: ClaimedMessage, provider: string, outcome: SendOutcome): Promise<TransferUpdate[]> {
     const now = new Date();
     const decision = (event: "SENT" | "FAILED", metadata: Record<string, unknown>): IncomingEvent => ({
       event,
@@ -252,8 +285,7 @@ export class Dispatcher {
       return [];
     }
 
-    // Permanent, or out of attempts: the message fails, and an RCS-incapable phone falls back to SMS.
-    const fallbackToSms = outcome.kind === "permanent" && outcome.notCapable && message.channel === "RCS" && recipientPhone;
+    // Permanent, or out of attempts: the message fails, and its fallback (if its policy has one) is due at once.
     const updates = await this.deps.db.transaction(async (tx) => {
       // Transfer first, as every status change does, so this never deadlocks with an ingest batch.
       await tx.select({ id: transfers.id }).from(transfers).where(eq(transfers.id, message.transferId)).for("update");
@@ -262,18 +294,12 @@ export class Dispatcher {
         .set({ dispatchState: "done", leaseUntil: null, lastError: outcome.error, updatedAt: now })
         .where(eq(messages.id, message.id));
       await attempt(tx);
-      const events = [
-        decision("FAILED", { reason: outcome.error, code: outcome.code ?? null, attempts: message.attempts, fallback: fallbackToSms ? "SMS" : null }),
-      ];
-      if (fallbackToSms) {
-        const smsId = newId("msg");
-        const sms = { id: smsId, tenantId: message.tenantId, transferId: message.transferId, channel: "SMS" as const, provider: this.deps.adapters.SMS.provider };
-        await tx.insert(messages).values({ ...sms, clientMessageId: smsId, status: "QUEUED", nextAttemptAt: now, createdAt: now, updatedAt: now });
-        events.push(queuedEvent(sms, now));
-      }
-      return (await storeEvents(tx, events, now)).updates;
+      const failed = decision("FAILED", { reason: outcome.error, code: outcome.code ?? null, attempts: message.attempts, not_capable: outcome.kind === "permanent" && Boolean(outcome.notCapable) });
+      return (await storeEvents(tx, [failed], now)).updates;
     });
-    if (fallbackToSms) this.wake();
+    this.wake();
     return updates;
   }
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

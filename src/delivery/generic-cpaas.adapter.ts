@@ -14,15 +14,35 @@ export interface GenericSendBody {
   params: { transfer_id: string; sender_name: string; file_desc: string; link: string; expiry: string };
 }
 
+/** The answer of the generic capability query, `GET {CPAAS_API_URL}/v1/capabilities/{phone}`. */
+export interface GenericCapabilityAnswer {
+  rcs: boolean;
+}
+
 /**
  * The generic CPaaS send API. 408, 429 and 5xx (and network errors) are transient; other 4xx are
- * permanent, 404 meaning the recipient is not RCS-capable.
+ * permanent, 404 meaning the recipient is not RCS-capable. Its capability query (modelled on RBM's
+ * `phones/{phone}/capabilities`) is asked before RCS; any answer but `{"rcs": <boolean>}` means
+ * "cannot tell", so a CPaaS without one still works.
  */
 export function createGenericCpaasAdapter(options: { apiUrl: string; token?: string; provider: string; fetch?: FetchLike; timeoutMs?: number }): DeliveryAdapter {
   const doFetch = options.fetch ?? fetch;
-  const endpoint = new URL("v1/messages", options.apiUrl.endsWith("/") ? options.apiUrl : `${options.apiUrl}/`).toString();
+  const base = options.apiUrl.endsWith("/") ? options.apiUrl : `${options.apiUrl}/`;
+  const endpoint = new URL("v1/messages", base).toString();
+  const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  const timeout = () => AbortSignal.timeout(options.timeoutMs ?? 10_000);
   return {
     provider: options.provider,
+    async rcsCapable(phone) {
+      try {
+        const response = await doFetch(new URL(`v1/capabilities/${encodeURIComponent(phone)}`, base).toString(), { headers: authorization, signal: timeout() });
+        if (!response.ok) return undefined;
+        const answer = (await response.json()) as Partial<GenericCapabilityAnswer>;
+        return typeof answer.rcs === "boolean" ? answer.rcs : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     async send({ message, transfer, link }: SendRequest): Promise<SendOutcome> {
       const body: GenericSendBody = {
         to: transfer.recipientPhone ?? "",
@@ -41,9 +61,9 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
       try {
         response = await doFetch(endpoint, {
           method: "POST",
-          headers: { "content-type": "application/json", ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+          headers: { "content-type": "application/json", ...authorization },
           body: JSON.stringify(body),
-          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+          signal: timeout(),
         });
       } catch (error) {
         return { kind: "transient", error: `network error: ${(error as Error).message}` };

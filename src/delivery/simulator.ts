@@ -1,8 +1,10 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
-import type { FetchLike, GenericSendBody } from "./generic-cpaas.adapter.js";
+import type { FetchLike, GenericCapabilityAnswer, GenericSendBody } from "./generic-cpaas.adapter.js";
 
 interface Scenario {
+  /** What the capability query says about RCS (default capable). */
+  rcsCapable?: boolean;
   /** An error answer instead of acceptance, for this attempt. */
   refuse?: (body: GenericSendBody, attempt: number) => { status: number; error: string; headers?: Record<string, string> } | undefined;
   /** The receipts that follow acceptance (default sent, delivered, read). */
@@ -15,8 +17,8 @@ interface Scenario {
  * shown in the embedded demo and exercised in tests.
  */
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
-  // Not RCS-capable: RCS is refused with 404 (SMS goes through).
-  "0404": { refuse: (body) => (body.type === "rcs" ? { status: 404, error: "recipient is not RCS-capable" } : undefined) },
+  // Not RCS-capable: the capability query says so, and RCS is refused with 404 (SMS goes through).
+  "0404": { rcsCapable: false, refuse: (body) => (body.type === "rcs" ? { status: 404, error: "recipient is not RCS-capable" } : undefined) },
   // Rate limited once, with Retry-After.
   "0429": { refuse: (_body, attempt) => (attempt === 1 ? { status: 429, error: "rate limited", headers: { "retry-after": "1" } } : undefined) },
   // The provider is briefly down: two 503s, then it accepts.
@@ -79,7 +81,12 @@ export function createSimulatorFetch(options: {
     });
   };
 
-  const simulatedFetch = async (_url: string, init: RequestInit): Promise<Response> => {
+  const simulatedFetch = async (url: string, init: RequestInit): Promise<Response> => {
+    const capabilityOf = /\/v1\/capabilities\/([^/]+)$/.exec(url)?.[1];
+    if (capabilityOf) {
+      const answer: GenericCapabilityAnswer = { rcs: SCENARIOS[decodeURIComponent(capabilityOf).slice(-4)]?.rcsCapable ?? true };
+      return Response.json(answer);
+    }
     const body = JSON.parse(init.body as string) as GenericSendBody;
     const known = accepted.get(body.client_message_id);
     if (known) return Response.json({ id: known, duplicate: true }, { status: 200 });

@@ -49,8 +49,8 @@ export interface TwilioAdapterOptions {
   messagingServiceSid?: string;
   /** The RCS Sender for direct RCS sends (`rcs:<id>` or just `<id>`); Twilio then does no fallback of its own. */
   rcsSender?: string;
-  /** Ackline's `/webhooks/twilio` URL as Twilio must call it; Ackline adds `client_message_id` to its query. */
-  statusCallbackUrl?: string;
+  /** Ackline's `/webhooks/twilio` URL as Twilio must call it (asked per send: known once listening); Ackline adds `client_message_id` to its query. */
+  statusCallbackUrl?: () => string;
   /** Default `https://api.twilio.com`; tests point it at a local fake. */
   baseUrl?: string;
   fetch?: FetchLike;
@@ -104,7 +104,7 @@ export function createTwilioAdapter(options: TwilioAdapterOptions): DeliveryAdap
       const form: TwilioCreateMessageForm = {
         ...routed,
         Body: renderNotificationText(request),
-        ...(options.statusCallbackUrl ? { StatusCallback: withClientMessageId(options.statusCallbackUrl, message.clientMessageId) } : {}),
+        ...(options.statusCallbackUrl ? { StatusCallback: withClientMessageId(options.statusCallbackUrl(), message.clientMessageId) } : {}),
       };
       let response: Response;
       try {

@@ -47,8 +47,8 @@ export interface VonageAdapterOptions {
   smsFrom?: string;
   /** RCS sender (agent) id from Vonage's RCS onboarding. */
   rcsFrom?: string;
-  /** Ackline's `/webhooks/vonage` URL, set per message as `webhook_url`. */
-  statusWebhookUrl?: string;
+  /** Ackline's `/webhooks/vonage` URL, set per message as `webhook_url` (asked per send: known once listening). */
+  statusWebhookUrl?: () => string;
   /** Default `https://api.nexmo.com`; tests point it at a local fake. */
   baseUrl?: string;
   fetch?: FetchLike;
@@ -130,7 +130,7 @@ export function createVonageAdapter(options: VonageAdapterOptions): DeliveryAdap
         from: route.from,
         channel: route.channel,
         client_ref: message.clientMessageId,
-        ...(options.statusWebhookUrl ? { webhook_url: options.statusWebhookUrl, webhook_version: "v1" as const } : {}),
+        ...(options.statusWebhookUrl ? { webhook_url: options.statusWebhookUrl(), webhook_version: "v1" as const } : {}),
       };
       let authHeader: string;
       try {

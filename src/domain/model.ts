@@ -86,6 +86,11 @@ export interface MessageRecord {
   status: MessageStatus;
   attempts: number;
   lastError: string | null;
+  /** The message this one falls back from, and why. */
+  fallbackOfMessageId: string | null;
+  fallbackReason: string | null;
+  /** When it falls back unless delivered first (null: no fallback pending). */
+  fallbackAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }

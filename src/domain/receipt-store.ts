@@ -10,6 +10,7 @@ import type {
   TransferUpdate,
   TransferView,
 } from "./model.js";
+import { fallbackAfter } from "./delivery-policy.js";
 import { deriveTransferStatus, nextMessageStatus } from "./status.js";
 import { suppressFromEvents } from "./suppression.service.js";
 
@@ -134,12 +135,23 @@ async function messagesOf(tx: Transaction, transferIds: string[]): Promise<Messa
   return tx.select().from(messages).where(sql`${messages.transferId} = ANY(${textArray(transferIds)})`);
 }
 
-/** One statement per table whatever the number of rows: `UPDATE … FROM unnest(ids, statuses)`. */
-async function updateStatuses(tx: Transaction, table: "messages" | "transfers", changes: Map<string, string>, now: Date): Promise<void> {
+/** One statement per table whatever the number of rows: `UPDATE … FROM unnest(ids, statuses, …)`. */
+async function updateTransferStatuses(tx: Transaction, changes: Map<string, string>, now: Date): Promise<void> {
   if (changes.size === 0) return;
   await tx.execute(
-    sql`UPDATE ${sql.identifier(table)} AS target SET status = changed.status, updated_at = ${timestamp(now)}
+    sql`UPDATE transfers AS target SET status = changed.status, updated_at = ${timestamp(now)}
         FROM unnest(${textArray([...changes.keys()])}, ${textArray([...changes.values()])}) AS changed(id, status)
+        WHERE target.id = changed.id`,
+  );
+}
+
+/** Messages carry their fallback timer along with their status. */
+async function updateMessages(tx: Transaction, changed: MessageRow[], now: Date): Promise<void> {
+  if (changed.length === 0) return;
+  await tx.execute(
+    sql`UPDATE messages AS target SET status = changed.status, fallback_at = changed.fallback_at, updated_at = ${timestamp(now)}
+        FROM unnest(${textArray(changed.map((message) => message.id))}, ${textArray(changed.map((message) => message.status))},
+          ${textArray(changed.map((message) => message.fallbackAt?.toISOString() ?? null))}::timestamptz[]) AS changed(id, status, fallback_at)
         WHERE target.id = changed.id`,
   );
 }
@@ -160,14 +172,12 @@ async function applyStoredEvents(
   const inOrder = [...storedEvents].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.id - b.id);
   for (const event of inOrder) {
     const message = event.messageId ? messageById.get(event.messageId) : undefined;
-    if (message) message.status = nextMessageStatus(message.status, event.event, message.channel);
+    if (!message) continue;
+    message.status = nextMessageStatus(message.status, event.event, message.channel);
+    message.fallbackAt = fallbackAfter(message, now);
   }
-  const changedMessages = new Map<string, string>();
-  for (const original of transferMessages) {
-    const status = messageById.get(original.id)!.status;
-    if (status !== original.status) changedMessages.set(original.id, status);
-  }
-  await updateStatuses(tx, "messages", changedMessages, now);
+  const changedMessages = transferMessages.map((original) => messageById.get(original.id)!).filter((message, index) => message.status !== transferMessages[index]!.status);
+  await updateMessages(tx, changedMessages, now);
 
   const views = new Map<string, TransferView>();
   const changedTransfers = new Map<string, string>();
@@ -177,9 +187,10 @@ async function applyStoredEvents(
     views.set(transfer.id, view);
     if (view.status !== transfer.status) changedTransfers.set(transfer.id, view.status);
   }
-  await updateStatuses(tx, "transfers", changedTransfers, now);
+  await updateTransferStatuses(tx, changedTransfers, now);
 
-  return storedEvents
+  // In provider-time order, as they were applied: subscribers hear them as they happened.
+  return inOrder
     .filter((event) => event.transferId && views.has(event.transferId))
     .map((event) => ({ transfer: views.get(event.transferId!)!, event: toEventRecord(event) }));
 }

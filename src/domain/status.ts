@@ -35,11 +35,11 @@ export function nextMessageStatus(current: MessageStatus, event: ReceiptEventTyp
 /**
  * A transfer's status, rebuilt from its messages: revoked and downloaded are facts of the
  * transfer itself; otherwise the furthest progress among live messages, EXPIRED once past its
- * expiry, and FAILED only when no message is left alive.
+ * expiry, and FAILED only when no message is left alive or about to fall back to another channel.
  */
 export function deriveTransferStatus(
   transfer: Pick<TransferRecord, "revokedAt" | "downloadedAt" | "expiresAt">,
-  messages: ReadonlyArray<Pick<MessageRecord, "status">>,
+  messages: ReadonlyArray<Pick<MessageRecord, "status"> & Partial<Pick<MessageRecord, "fallbackAt">>>,
   now: Date,
 ): TransferStatus {
   if (transfer.revokedAt) return "REVOKED";
@@ -51,5 +51,6 @@ export function deriveTransferStatus(
     if (rank !== undefined && (furthest === undefined || rank > PROGRESS_RANK[furthest]!)) furthest = status;
   }
   if (furthest) return furthest as TransferStatus;
-  return messages.length > 0 ? "FAILED" : "QUEUED";
+  const fallingBack = messages.some((message) => message.fallbackAt);
+  return messages.length > 0 && !fallingBack ? "FAILED" : "QUEUED";
 }

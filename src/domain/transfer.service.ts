@@ -9,6 +9,8 @@ import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
 import { emailSchema, parseInput, phoneSchema } from "./validation.js";
 import { CHANNELS, type Channel, type TransferUpdate, type TransferView } from "./model.js";
+import { fallbackDueAt, initialMessages, type PlannedMessage, policyOf } from "./delivery-policy.js";
+import { tenantDeliveryPolicy } from "./delivery-policy.service.js";
 import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
 
 const DEFAULT_LIFETIME_MS = 7 * 24 * 3600 * 1000;
@@ -52,7 +54,7 @@ export interface Caller {
 export interface TransferServiceDeps {
   db: Database;
   /** The provider each channel's messages are sent through (adapters decide). */
-  providerFor(channel: Channel): string;
+  providerFor: (channel: Channel) => string;
   /** Called after commit so the dispatcher picks the new messages up at once. */
   onQueued(): void;
   publishUpdates(updates: TransferUpdate[]): void;
@@ -78,6 +80,7 @@ export class TransferService {
 
     const result = await this.deps.db.transaction(async (tx) => {
       const id = newId("tx");
+      const { policy } = await tenantDeliveryPolicy(tx, tenantId);
       const [created] = await tx
         .insert(transfers)
         .values({
@@ -91,6 +94,7 @@ export class TransferService {
           description: input.description ?? null,
           expiresAt,
           status: "QUEUED",
+          deliveryPolicy: policy,
           idempotencyKey: idempotencyKey ?? null,
           idempotencyFingerprint: idempotencyKey ? fingerprint : null,
           createdBy: caller.principal.subject,
@@ -110,11 +114,10 @@ export class TransferService {
         return { id: existing.id, created: false, updates: [] };
       }
 
-      const channels: Channel[] = [];
-      if (input.recipient.phone) channels.push("RCS");
-      if (input.recipient.email) channels.push("EMAIL");
+      const planned = initialMessages(policy, created, now);
+      const channels = planned.map((message) => message.channel);
       await recordAudit(tx, caller, "transfer.create", id, { channels, idempotencyKey: idempotencyKey ?? null }, now);
-      const updates = await this.queueMessages(tx, { id, tenantId }, channels, now);
+      const updates = await queueMessages(tx, created, planned, { providerFor: this.deps.providerFor, now });
       return { id, created: true, updates };
     });
 
@@ -175,7 +178,8 @@ export class TransferService {
       const channel = input.channel ?? (transfer.recipientPhone ? "RCS" : "EMAIL");
       const address = channel === "EMAIL" ? transfer.recipientEmail : transfer.recipientPhone;
       if (!address) throw new DomainError("BAD_USER_INPUT", `the recipient has no ${channel === "EMAIL" ? "email" : "phone"} for ${channel}`, { field: "channel" });
-      const updates = await this.queueMessages(tx, transfer, [channel], now, input.idempotencyKey);
+      const resent = { channel, notBefore: now, reason: `resent by ${caller.principal.subject}` };
+      const updates = await queueMessages(tx, transfer, [resent], { providerFor: this.deps.providerFor, now, idempotencyKey: input.idempotencyKey });
       if (updates.length > 0) await recordAudit(tx, caller, "transfer.resend", transfer.id, { channel, idempotencyKey: input.idempotencyKey ?? null }, now);
       return updates;
     });
@@ -197,40 +201,6 @@ export class TransferService {
     if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
     return transfer;
   }
-
-  /** One message per channel, each with its QUEUED event; a known idempotency key queues nothing. */
-  private async queueMessages(
-    tx: Transaction,
-    transfer: { id: string; tenantId: string },
-    channels: Channel[],
-    now: Date,
-    idempotencyKey?: string,
-  ): Promise<TransferUpdate[]> {
-    const rows = channels.map((channel) => {
-      const messageId = newId("msg");
-      return {
-        id: messageId,
-        tenantId: transfer.tenantId,
-        transferId: transfer.id,
-        channel,
-        provider: this.deps.providerFor(channel),
-        clientMessageId: messageId,
-        idempotencyKey: idempotencyKey ?? null,
-        status: "QUEUED" as const,
-        nextAttemptAt: now,
-        createdAt: now,
-        updatedAt: now,
-      };
-    });
-    const queued = await tx
-      .insert(messages)
-      .values(rows)
-      .onConflictDoNothing({ target: [messages.transferId, messages.idempotencyKey] })
-      .returning({ id: messages.id, transferId: messages.transferId, channel: messages.channel, provider: messages.provider });
-    if (queued.length === 0) return [];
-    return (await storeEvents(tx, queued.map((message) => queuedEvent(message, now)), now)).updates;
-  }
-
 
   /** Null when absent or another tenant's: the caller cannot tell the two apart. */
   async get(principal: Principal, id: string): Promise<TransferView | null> {
@@ -265,8 +235,57 @@ export class TransferService {
   }
 }
 
+/** A transfer as queueing reads it: where it goes, until when, under which policy. */
+type QueueTarget = Pick<typeof transfers.$inferSelect, "id" | "tenantId" | "recipientPhone" | "recipientEmail" | "expiresAt" | "deliveryPolicy">;
+
+/**
+ * Queues planned messages, each with its QUEUED event saying why, and arms each one's fallback
+ * timer by the transfer's policy. A known idempotency key, or a second fallback of the same
+ * message, queues nothing.
+ */
+export async function queueMessages(
+  tx: Transaction,
+  transfer: QueueTarget,
+  planned: Array<PlannedMessage & { fallbackOfMessageId?: string }>,
+  options: { providerFor: (channel: Channel) => string; now: Date; idempotencyKey?: string },
+): Promise<TransferUpdate[]> {
+  const { now } = options;
+  const policy = policyOf(transfer.deliveryPolicy);
+  const rows = planned.map((plan) => {
+    const messageId = newId("msg");
+    return {
+      id: messageId,
+      tenantId: transfer.tenantId,
+      transferId: transfer.id,
+      channel: plan.channel,
+      provider: options.providerFor(plan.channel),
+      clientMessageId: messageId,
+      idempotencyKey: options.idempotencyKey ?? null,
+      status: "QUEUED" as const,
+      nextAttemptAt: plan.notBefore,
+      fallbackOfMessageId: plan.fallbackOfMessageId ?? null,
+      fallbackReason: plan.fallbackOfMessageId ? plan.reason : null,
+      fallbackAt: fallbackDueAt(policy, plan.channel, transfer, plan.notBefore),
+      createdAt: now,
+      updatedAt: now,
+    };
+  });
+  const queued = await tx.insert(messages).values(rows).onConflictDoNothing().returning();
+  if (queued.length === 0) return [];
+  const reasons = new Map(planned.map((plan, index) => [rows[index]!.id, plan.reason]));
+  const events = queued.map((message) =>
+    queuedEvent(message, now, {
+      reason: reasons.get(message.id),
+      ...(message.fallbackOfMessageId && { fallback_of: message.fallbackOfMessageId }),
+      ...(message.nextAttemptAt > now && { scheduled_for: message.nextAttemptAt.toISOString() }),
+      ...(message.fallbackAt && { fallback_at: message.fallbackAt.toISOString() }),
+    }),
+  );
+  return (await storeEvents(tx, events, now)).updates;
+}
+
 /** Every arrow in the flow is a stored event: queueing a message is the first. */
-export function queuedEvent(message: { id: string; transferId: string; channel: Channel; provider: string }, now: Date): IncomingEvent {
+function queuedEvent(message: { id: string; transferId: string; channel: Channel; provider: string }, now: Date, metadata: Record<string, unknown>): IncomingEvent {
   return {
     event: "QUEUED",
     occurredAt: now,
@@ -275,7 +294,7 @@ export function queuedEvent(message: { id: string; transferId: string; channel: 
     channel: message.channel,
     correlation: { messageId: message.id, transferId: message.transferId },
     dedupeKey: `ackline:${message.id}:queued`,
-    metadata: {},
-    raw: { message_id: message.id, event: "queued" },
+    metadata,
+    raw: { message_id: message.id, event: "queued", ...metadata },
   };
 }

@@ -3,6 +3,7 @@ import type { Principal } from "../auth/access-tokens.js";
 import type { Database } from "../db/client.js";
 import { deliveryAttemptsOf } from "../domain/delivery-attempts.js";
 import type { DeliveryAttemptRecord } from "../domain/model.js";
+import type { DeliveryPolicyService } from "../domain/delivery-policy.service.js";
 import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
 import type { Caller, TransferService } from "../domain/transfer.service.js";
@@ -12,6 +13,7 @@ export interface GraphQLServices {
   transfers: TransferService;
   history: ReceiptHistoryService;
   suppressions: SuppressionService;
+  deliveryPolicies: DeliveryPolicyService;
 }
 
 /**

@@ -25,6 +25,12 @@ export class Message {
   @Field(() => String, { nullable: true })
   lastError!: string | null;
 
+  @Field(() => ID, { nullable: true, description: "The message of this transfer this one falls back from" })
+  fallbackOfMessageId!: string | null;
+
+  @Field(() => String, { nullable: true, description: "Why the fallback was sent" })
+  fallbackReason!: string | null;
+
   @Field(() => Date)
   createdAt!: Date;
 }

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { z } from "zod";
 import type { NormalizedEvent, TemplateUpdate } from "../domain/model.js";
@@ -8,6 +8,8 @@ export interface WebhookSecrets {
   generic?: string;
   enablexBasic?: string;
   standard?: string;
+  twilioAuthToken?: string;
+  vonageSignatureSecret?: string;
 }
 
 export interface ParsedDelivery {
@@ -15,15 +17,22 @@ export interface ParsedDelivery {
   templateUpdates: TemplateUpdate[];
 }
 
-/** One provider's door: verify the raw bytes, then normalize. Nothing else. */
-export interface WebhookProvider {
+/** What a door sees of the request besides its body. */
+export interface WebhookRequest {
+  headers: IncomingHttpHeaders;
+  /** The URL as the provider called it (some schemes sign it): the public base, then the path and query as received. */
+  url: string;
+}
+
+/** One provider's door: verify the raw bytes, then normalize. Nothing else. Synchronous where its checks allow. */
+export interface WebhookProvider<Result extends ParsedDelivery | Promise<ParsedDelivery> = ParsedDelivery | Promise<ParsedDelivery>> {
   name: string;
-  parse(rawBody: Buffer, headers: IncomingHttpHeaders, secrets: WebhookSecrets, now: Date): ParsedDelivery;
+  parse(rawBody: Buffer, request: WebhookRequest, secrets: WebhookSecrets, now: Date): Result;
 }
 
 export class WebhookRejection extends Error {
   constructor(
-    readonly statusCode: 400 | 401,
+    readonly statusCode: 400 | 401 | 503,
     message: string,
   ) {
     super(message);
@@ -32,6 +41,8 @@ export class WebhookRejection extends Error {
 
 export const unauthorized = (reason: string) => new WebhookRejection(401, reason);
 export const malformed = (reason: string) => new WebhookRejection(400, reason);
+/** Refused for now, not for good: the provider retries (only for senders that retry 5xx and not 4xx). */
+export const retryLater = (reason: string) => new WebhookRejection(503, reason);
 
 /** Constant-time equality that never throws on a length mismatch (an attacker picks the length). */
 export function safeEqual(a: Buffer, b: Buffer): boolean {
@@ -40,6 +51,12 @@ export function safeEqual(a: Buffer, b: Buffer): boolean {
 
 export function hmacSha256(key: Buffer | string, data: Buffer | string): Buffer {
   return createHmac("sha256", key).update(data).digest();
+}
+
+/** Whether a hex SHA-256 the sender signed (a JWT claim, a signed URL parameter) is the body's. */
+export function bodyHashMatches(rawBody: Buffer, claimedHex: string): boolean {
+  // Compared as hex text: Node's lenient hex decoder would accept trailing garbage.
+  return safeEqual(Buffer.from(claimedHex.toLowerCase()), Buffer.from(createHash("sha256").update(rawBody).digest("hex")));
 }
 
 /** PostgreSQL text and jsonb cannot hold NUL; it becomes U+FFFD so the event is kept, not refused. */
@@ -54,7 +71,18 @@ export function parseJsonBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
   } catch {
     throw malformed("body is not valid JSON");
   }
-  const parsed = schema.safeParse(json);
+  return parsePayload(json, schema);
+}
+
+/** A form-encoded body's fields (the last of a repeated name), NUL replaced as in JSON bodies. */
+export function parseFormBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
+  const form = new URLSearchParams(rawBody.toString("utf8"));
+  return parsePayload(Object.fromEntries([...form].map(([name, value]) => [name, replaceNul(name, value)])), schema);
+}
+
+/** Validates a decoded body; its first problem becomes a 400 naming the field. */
+export function parsePayload<T>(payload: unknown, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw malformed(`${issue.path.join(".") || "body"}: ${issue.message}`);
@@ -75,6 +103,14 @@ export function parseProviderTime(value: string | number): Date {
   if (Number.isNaN(time)) throw malformed(`timestamp ${JSON.stringify(value)} is not a date`);
   if (time < EARLIEST_EVENT || time > LATEST_EVENT) throw malformed(`timestamp ${JSON.stringify(value)} is out of range`);
   return date;
+}
+
+/** The carrier-standard opt-out keywords, as a whole reply. */
+const STOP_WORDS = /^\s*(stop|stopall|unsubscribe|cancel|end|quit)\s*[.!]?\s*$/i;
+
+/** An inbound text that is the recipient opting out, not a conversation. */
+export function isStopReply(text: string | undefined): boolean {
+  return text !== undefined && STOP_WORDS.test(text);
 }
 
 /** Ackline's suggestions carry `<action>:<transfer id>` as their postback. */

@@ -9,7 +9,11 @@ export interface WebhookRoutesOptions {
   secrets: WebhookSecrets;
   bodyLimit: number;
   metrics: Metrics;
+  /** `PUBLIC_BASE_URL`: the base providers call (behind a proxy); unset → the request's own protocol and host. */
+  publicBaseUrl?: string;
 }
+
+const RETRY_AFTER_SECONDS = "5";
 
 /**
  * `POST /webhooks/<provider>`: verify the raw bytes, normalize, then answer 200 only once the
@@ -28,11 +32,13 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     let delivery;
     try {
       const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      delivery = provider.parse(rawBody, request.headers, options.secrets, new Date());
+      const url = `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}${request.url}`;
+      delivery = await provider.parse(rawBody, { headers: request.headers, url }, options.secrets, new Date());
     } catch (error) {
       if (!(error instanceof WebhookRejection)) throw error;
       count(error.statusCode);
       request.log.warn({ provider: provider.name, reason: error.message }, "webhook rejected");
+      if (error.statusCode === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
       return reply.code(error.statusCode).send({ error: error.message });
     }
 
@@ -46,7 +52,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
       // Not durable, so not acknowledged: the provider retries later and nothing is lost.
       count(503);
       request.log.error({ err: error, provider: provider.name }, "webhook not stored");
-      return reply.code(503).header("retry-after", "5").send({ error: "receipt store unavailable, retry later" });
+      return reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).send({ error: "receipt store unavailable, retry later" });
     }
   });
 };

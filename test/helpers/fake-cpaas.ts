@@ -9,6 +9,8 @@ export interface FakeSend {
   /** The provider id it answered with (absent when it answered an error). */
   providerMessageId?: string;
   status: number;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 export type FakeReply = { status: number; body?: unknown; headers?: Record<string, string> };
@@ -39,13 +41,13 @@ export async function startFakeCpaas(
       const attempt = sends.filter((send) => send.body.client_message_id === body.client_message_id).length + 1;
       const override = reply?.(body, attempt);
       if (override) {
-        sends.push({ body, authorization: request.headers.authorization, status: override.status });
+        sends.push({ body, authorization: request.headers.authorization, status: override.status, at: Date.now() });
         response.writeHead(override.status, { "content-type": "application/json", ...override.headers }).end(JSON.stringify(override.body ?? {}));
         return;
       }
       const id = accepted.get(body.client_message_id) ?? `fake_${randomBytes(8).toString("hex")}`;
       accepted.set(body.client_message_id, id);
-      sends.push({ body, authorization: request.headers.authorization, providerMessageId: id, status: 202 });
+      sends.push({ body, authorization: request.headers.authorization, providerMessageId: id, status: 202, at: Date.now() });
       // Accepted before answering: a sender that dies meanwhile never hears of it, as with a real provider.
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       response.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ id }));

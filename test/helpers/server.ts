@@ -13,6 +13,8 @@ export const TEST_GENERIC_SECRET = "generic-test-secret";
 export const TEST_ENABLEX_BASIC = "enablex:s3cret-pass";
 /** Standard Webhooks' own test-vector key. */
 export const TEST_STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+export const TEST_TWILIO_AUTH_TOKEN = "twilio-test-auth-token";
+export const TEST_VONAGE_SIGNATURE_SECRET = "vonage-test-signature-secret-0123456789";
 
 export interface TestServer {
   ackline: Ackline;
@@ -46,6 +48,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     WEBHOOK_GENERIC_SECRET: TEST_GENERIC_SECRET,
     WEBHOOK_ENABLEX_BASIC: TEST_ENABLEX_BASIC,
     WEBHOOK_STANDARD_SECRET: TEST_STANDARD_SECRET,
+    TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,
+    VONAGE_SIGNATURE_SECRET: TEST_VONAGE_SIGNATURE_SECRET,
     SIMULATOR_STEP_MS: "50",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(useRedis ? { REDIS_URL } : {}),

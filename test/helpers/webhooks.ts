@@ -1,17 +1,19 @@
-import { createHmac } from "node:crypto";
-import { TEST_ENABLEX_BASIC, TEST_GENERIC_SECRET, TEST_STANDARD_SECRET } from "./server.js";
+import { createHash, createHmac, randomUUID } from "node:crypto";
+import { SignJWT } from "jose";
+import { TEST_ENABLEX_BASIC, TEST_GENERIC_SECRET, TEST_STANDARD_SECRET, TEST_TWILIO_AUTH_TOKEN, TEST_VONAGE_SIGNATURE_SECRET } from "./server.js";
 
 export interface PostResult {
   status: number;
   body: Record<string, unknown>;
 }
 
-export async function postWebhook(url: string, provider: string, body: string | Buffer, headers: Record<string, string>): Promise<PostResult> {
-  const response = await fetch(`${url}/webhooks/${provider}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body,
-  });
+export function postWebhook(url: string, provider: string, body: string | Buffer, headers: Record<string, string>): Promise<PostResult> {
+  return postTo(`${url}/webhooks/${provider}`, body, headers);
+}
+
+/** POSTs to a full URL (a door with a query string, say); JSON unless the headers say otherwise. */
+export async function postTo(url: string, body: string | Buffer, headers: Record<string, string>): Promise<PostResult> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -43,4 +45,41 @@ export function standardHeaders(id: string, body: string, options: { secret?: st
 export function postStandard(url: string, id: string, payload: Record<string, unknown>, options: { secret?: string; timestamp?: number } = {}): Promise<PostResult> {
   const body = JSON.stringify(payload);
   return postWebhook(url, "standard", body, standardHeaders(id, body, options));
+}
+
+/** X-Twilio-Signature as Twilio documents it: base64 HMAC-SHA1 over the URL, then every parameter sorted by name as name+value. */
+export function twilioSignature(url: string, params: Record<string, string>, authToken = TEST_TWILIO_AUTH_TOKEN): string {
+  const signed = Object.keys(params)
+    .sort()
+    .reduce((data, name) => data + name + params[name], url);
+  return createHmac("sha1", authToken).update(signed).digest("base64");
+}
+
+/** Posts Twilio's form to `url` (a `/webhooks/twilio` URL), signed over `signedUrl` (default: that same URL). */
+export function postTwilio(url: string, params: Record<string, string>, options: { signedUrl?: string; authToken?: string } = {}): Promise<PostResult> {
+  return postTo(url, new URLSearchParams(params).toString(), {
+    "content-type": "application/x-www-form-urlencoded",
+    "x-twilio-signature": twilioSignature(options.signedUrl ?? url, params, options.authToken),
+  });
+}
+
+/** `Bearer <JWT>` as Vonage signs its callbacks: HS256 with the signature secret, `payload_hash` = hex SHA-256 of the body. */
+export async function vonageAuthorization(body: string, options: { secret?: string; issuedAt?: number; payloadHash?: string } = {}): Promise<string> {
+  const jwt = await new SignJWT({
+    api_key: "a1b2c3d",
+    application_id: "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+    payload_hash: options.payloadHash ?? createHash("sha256").update(body).digest("hex"),
+  })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer("Vonage")
+    .setIssuedAt(options.issuedAt)
+    .setJti(randomUUID())
+    .sign(new TextEncoder().encode(options.secret ?? TEST_VONAGE_SIGNATURE_SECRET));
+  return `Bearer ${jwt}`;
+}
+
+/** Posts a signed Vonage callback to `url` (a `/webhooks/vonage` URL). */
+export async function postVonage(url: string, payload: Record<string, unknown>, options: Parameters<typeof vonageAuthorization>[1] = {}): Promise<PostResult> {
+  const body = JSON.stringify(payload);
+  return postTo(url, body, { authorization: await vonageAuthorization(body, options) });
 }

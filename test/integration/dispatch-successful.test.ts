@@ -35,7 +35,7 @@ async function getTransfer(url: string, token: string, id: string) {
   return (await graphql(url, GetTransferDocument, { id }, token)).body.data?.transfer;
 }
 
-/** The built-in simulator's failure modes drive each path: retries, Retry-After, fallback, permanent failure. */
+/** The built-in simulator's failure modes drive each path: retries, Retry-After, never delivered (fallbacks: fallback-policy.test.ts). */
 describe("dispatch through the simulator", () => {
   let server: TestServer;
   let token: string;
@@ -80,23 +80,6 @@ describe("dispatch through the simulator", () => {
     // Backoff grows: about 1 s, then about 2 s (±50 % jitter).
     expect(Date.parse(first!.retryAt!) - Date.parse(first!.at)).toBeGreaterThanOrEqual(500);
     expect(Date.parse(second!.retryAt!) - Date.parse(second!.at)).toBeGreaterThanOrEqual(1000);
-  });
-
-  it("falls back to SMS when the phone is not RCS-capable, and records why", async () => {
-    const transfer = await createTransfer(server.url, token, "+14165550404");
-    const read = await transferWhen(server.url, token, transfer.id, (t) => (t.status === "READ" ? t : undefined), "the SMS fallback to be read");
-    const [rcs, sms] = read.messages;
-    expect(rcs).toMatchObject({ channel: "RCS", status: "FAILED", providerMessageId: null });
-    expect(rcs!.lastError).toMatch(/404/);
-    expect(rcs!.deliveryAttempts).toEqual([expect.objectContaining({ outcome: "FAILED", code: 404 })]);
-    expect(sms).toMatchObject({ channel: "SMS", status: "READ", provider: "simulator" });
-  });
-
-  it("fails a permanently refused send at once, without retrying or falling back", async () => {
-    const transfer = await createTransfer(server.url, token, "+14165550422");
-    const failed = await transferWhen(server.url, token, transfer.id, (t) => (t.status === "FAILED" ? t : undefined), "the transfer to fail");
-    expect(failed.messages).toHaveLength(1);
-    expect(failed.messages[0]!.deliveryAttempts).toEqual([expect.objectContaining({ attempt: 1, outcome: "FAILED", code: 422 })]);
   });
 
   it("keeps a message that is accepted but never delivered at QUEUED, not SENT", async () => {

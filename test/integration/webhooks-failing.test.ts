@@ -1,19 +1,24 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateTransferDocument, GetTransferDocument, ReceiptEventsDocument } from "../generated/graphql.js";
+import { GetTransferDocument } from "../generated/graphql.js";
 import { startFakeCpaas } from "../helpers/fake-cpaas.js";
 import { graphql } from "../helpers/graphql.js";
 import { startTestServer, TEST_ENABLEX_BASIC, tokenFor, type TestServer } from "../helpers/server.js";
 import { ADMIN_DATABASE_URL, hasPostgres } from "../helpers/services.js";
+import { createTransfer, getTransfer, history } from "../helpers/transfers.js";
 import {
   enablexAuthorization,
   genericSignature,
   postEnablex,
   postGeneric,
   postStandard,
+  postTwilio,
+  postVonage,
   postWebhook,
   standardHeaders,
+  twilioSignature,
+  vonageAuthorization,
   type PostResult,
 } from "../helpers/webhooks.js";
 
@@ -22,16 +27,9 @@ type FakeCpaas = Awaited<ReturnType<typeof startFakeCpaas>>;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const webhookId = () => `msg_${randomBytes(8).toString("hex")}`;
 
-/** A transfer on `server` whose RCS message the fake CPaaS accepted, and helpers to read it back. */
+/** A transfer on `server` whose RCS message the fake CPaaS accepted. */
 async function sentTransfer(server: TestServer, cpaas: FakeCpaas, token: string, phone: string) {
-  const created = await graphql(
-    server.url,
-    CreateTransferDocument,
-    { input: { recipient: { phone }, fileName: "report.pdf", fileSizeBytes: 2048, senderName: "Acme" } },
-    token,
-  );
-  expect(created.body.errors).toBeUndefined();
-  const transfer = created.body.data!.createTransfer;
+  const transfer = await createTransfer(server, token, phone);
   const send = await cpaas.waitForSend(transfer.id, 20_000);
   const deadline = Date.now() + 20_000;
   while ((await getTransfer(server, token, transfer.id))?.messages[0]?.providerMessageId !== send.providerMessageId) {
@@ -39,18 +37,6 @@ async function sentTransfer(server: TestServer, cpaas: FakeCpaas, token: string,
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { transfer, messageId: transfer.messages[0]!.id, providerMessageId: send.providerMessageId! };
-}
-
-async function getTransfer(server: TestServer, token: string, id: string) {
-  const result = await graphql(server.url, GetTransferDocument, { id }, token);
-  expect(result.body.errors).toBeUndefined();
-  return result.body.data!.transfer;
-}
-
-async function history(server: TestServer, token: string, transferId: string) {
-  const result = await graphql(server.url, ReceiptEventsDocument, { filter: { transferId }, first: 500 }, token);
-  expect(result.body.errors).toBeUndefined();
-  return result.body.data!.receiptEvents.edges.map((edge) => edge.node);
 }
 
 function expectRejected(result: PostResult, status: number, reason?: RegExp) {
@@ -94,6 +80,17 @@ describe("webhook side-door — rejected deliveries", () => {
     timestamp: new Date().toISOString(),
     provider: "cpaas@example",
   });
+  const twilioParams = () => ({ MessageSid: target.providerMessageId, MessageStatus: "read", To: `rcs:${phone}`, From: "rcs:acme_agent" });
+  const twilioUrl = () => `${server.url}/webhooks/twilio`;
+  const vonagePayload = () => ({
+    message_uuid: target.providerMessageId,
+    to: phone.slice(1),
+    from: "AckTransfersAgent",
+    timestamp: new Date().toISOString(),
+    status: "read",
+    channel: "rcs",
+  });
+  const vonageUrl = () => `${server.url}/webhooks/vonage`;
 
   describe("bad credentials → 401", () => {
     it("generic: a signature made with another secret", async () => {
@@ -129,6 +126,32 @@ describe("webhook side-door — rejected deliveries", () => {
       const headers = standardHeaders(webhookId(), body);
       expectRejected(await postWebhook(server.url, "standard", body, { ...headers, "webhook-id": webhookId() }), 401);
     });
+
+    it("twilio: a signature made with another auth token, or over other parameters", async () => {
+      expectRejected(await postTwilio(twilioUrl(), twilioParams(), { authToken: "not-the-token" }), 401);
+      const body = new URLSearchParams({ ...twilioParams(), MessageStatus: "delivered" }).toString();
+      const headers = { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilioSignature(twilioUrl(), twilioParams()) };
+      expectRejected(await postWebhook(server.url, "twilio", body, headers), 401);
+    });
+
+    it("twilio: without PUBLIC_BASE_URL the signed URL is the one this server was called on — another host, scheme or query does not verify", async () => {
+      const elsewhere = [
+        "https://ackline.example.test/webhooks/twilio",
+        twilioUrl().replace("http:", "https:"),
+        `${twilioUrl()}?client_message_id=${target.messageId}`,
+      ];
+      for (const signedUrl of elsewhere) expectRejected(await postTwilio(twilioUrl(), twilioParams(), { signedUrl }), 401);
+      // Control, for a SID no message has (stored unmatched, so the target stays untouched): the URL as called verifies.
+      const control = await postTwilio(`${twilioUrl()}?client_message_id=msg_none`, { ...twilioParams(), MessageSid: `SM${randomBytes(16).toString("hex")}` });
+      expect(control).toEqual({ status: 200, body: { received: 1, stored: 1, duplicates: 0 } });
+    });
+
+    it("vonage: a JWT signed with another secret, or carrying the payload_hash of another body", async () => {
+      expectRejected(await postVonage(vonageUrl(), vonagePayload(), { secret: "not-the-secret" }), 401);
+      const body = JSON.stringify(vonagePayload());
+      const authorization = await vonageAuthorization(JSON.stringify({ ...vonagePayload(), status: "rejected" }));
+      expectRejected(await postWebhook(server.url, "vonage", body, { authorization }), 401, /payload_hash/);
+    });
   });
 
   describe("missing headers → 401", () => {
@@ -145,6 +168,18 @@ describe("webhook side-door — rejected deliveries", () => {
       const headers: Record<string, string> = standardHeaders(webhookId(), body);
       delete headers[missing];
       expectRejected(await postWebhook(server.url, "standard", body, headers), 401);
+    });
+
+    it("twilio without X-Twilio-Signature", async () => {
+      const body = new URLSearchParams(twilioParams()).toString();
+      expectRejected(await postWebhook(server.url, "twilio", body, { "content-type": "application/x-www-form-urlencoded" }), 401, /X-Twilio-Signature/);
+    });
+
+    it("vonage without Authorization is 503 with Retry-After, not 401: Vonage may send a callback unsigned after an internal error, and retries only 429 and 5xx", async () => {
+      const response = await fetch(vonageUrl(), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(vonagePayload()) });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(await response.json()).toEqual({ error: expect.stringMatching(/unsigned/) as string });
     });
   });
 
@@ -185,6 +220,17 @@ describe("webhook side-door — rejected deliveries", () => {
       expectRejected(await postEnablex(server.url, { ...enablexPayload(), message: { message_id: target.providerMessageId, status: "BOUNCED" } }), 400, /status/);
     });
 
+    it("twilio: correctly signed, an unknown MessageStatus names it; a WhatsApp address is not Ackline's", async () => {
+      expectRejected(await postTwilio(twilioUrl(), { ...twilioParams(), MessageStatus: "teleported" }), 400, /teleported/);
+      expectRejected(await postTwilio(twilioUrl(), { ...twilioParams(), To: `whatsapp:${phone}` }), 400, /whatsapp/);
+    });
+
+    it("vonage: correctly signed, not JSON, or an unknown status", async () => {
+      const body = "<xml/>";
+      expectRejected(await postWebhook(server.url, "vonage", body, { authorization: await vonageAuthorization(body) }), 400, /JSON/);
+      expectRejected(await postVonage(vonageUrl(), { ...vonagePayload(), status: "evaporated" }), 400, /evaporated/);
+    });
+
     it("standard: correctly signed, not JSON", async () => {
       const body = "not json at all";
       expectRejected(await postWebhook(server.url, "standard", body, standardHeaders(webhookId(), body)), 400, /JSON/);
@@ -200,6 +246,8 @@ describe("webhook side-door — rejected deliveries", () => {
       expectRejected(await postWebhook(server.url, "generic", "", { "x-webhook-signature": genericSignature("") }), 400);
       expectRejected(await postWebhook(server.url, "enablex", "", { authorization: enablexAuthorization() }), 400);
       expectRejected(await postWebhook(server.url, "standard", "", standardHeaders(webhookId(), "")), 400);
+      expectRejected(await postTwilio(twilioUrl(), {}), 400);
+      expectRejected(await postWebhook(server.url, "vonage", "", { authorization: await vonageAuthorization("") }), 400);
     });
   });
 
@@ -312,7 +360,7 @@ describe("webhook side-door — fail closed", () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { WEBHOOK_ENABLEX_BASIC: "", WEBHOOK_STANDARD_SECRET: "" } });
+    server = await startTestServer({ env: { WEBHOOK_ENABLEX_BASIC: "", WEBHOOK_STANDARD_SECRET: "", TWILIO_AUTH_TOKEN: "", VONAGE_SIGNATURE_SECRET: "" } });
   });
   afterAll(async () => {
     await server?.close();
@@ -329,6 +377,20 @@ describe("webhook side-door — fail closed", () => {
     const payload = { transfer_id: "tx_1", message_id: "msg_1", channel: "rcs", event: "delivered", timestamp: new Date().toISOString(), provider: "p" };
     expectRejected(await postStandard(server.url, webhookId(), payload), 401);
     expectRejected(await postStandard(server.url, webhookId(), payload, { secret: "whsec_" }), 401);
+  });
+
+  it("refuses the Twilio door with 401 when no auth token is configured", async () => {
+    const params = { MessageSid: "SM1", MessageStatus: "delivered", To: "+14165553003" };
+    const url = `${server.url}/webhooks/twilio`;
+    expectRejected(await postTwilio(url, params), 401);
+    expectRejected(await postTwilio(url, params, { authToken: "" }), 401);
+  });
+
+  it("refuses the Vonage door with 401 when no signature secret is configured, signed or not", async () => {
+    const payload = { message_uuid: "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", timestamp: new Date().toISOString(), status: "delivered", channel: "sms" };
+    const url = `${server.url}/webhooks/vonage`;
+    expectRejected(await postVonage(url, payload), 401);
+    expectRejected(await postWebhook(server.url, "vonage", JSON.stringify(payload), {}), 401);
   });
 
   it("still serves the configured generic door", async () => {

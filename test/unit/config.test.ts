@@ -45,8 +45,35 @@ describe("configuration", () => {
     expect(production.generatedAuthSecret).toBe(false);
   });
 
+  it("the Twilio and Vonage doors verify with TWILIO_AUTH_TOKEN and VONAGE_SIGNATURE_SECRET, whichever adapter sends", async () => {
+    const receiving = await load({ TWILIO_AUTH_TOKEN: "twilio-token", VONAGE_SIGNATURE_SECRET: "vonage-secret" });
+    // No account SID: nothing is sent through Twilio, yet its receipts can be verified.
+    expect(receiving.twilio).toBeUndefined();
+    expect(receiving.webhookSecrets).toMatchObject({ twilioAuthToken: "twilio-token", vonageSignatureSecret: "vonage-secret" });
+    // Nothing is invented for them: an empty or absent secret leaves the door closed.
+    const closed = await load({ TWILIO_AUTH_TOKEN: "", VONAGE_SIGNATURE_SECRET: "" });
+    expect(closed.webhookSecrets.twilioAuthToken).toBeUndefined();
+    expect(closed.webhookSecrets.vonageSignatureSecret).toBeUndefined();
+  });
+
   it("names the variable that is wrong", async () => {
     await expect(load({ PORT: "http" })).rejects.toThrow(/PORT/);
     await expect(load({ WEBHOOK_STANDARD_SECRET: "plain" })).rejects.toThrow(/WEBHOOK_STANDARD_SECRET/);
+  });
+
+  it("keeps PUBLIC_BASE_URL without a trailing slash, since paths are appended to it", async () => {
+    expect((await load({ PUBLIC_BASE_URL: "https://ackline.example.com/" })).publicBaseUrl).toBe("https://ackline.example.com");
+  });
+
+  it("reads per-provider rate limits (sends per second, optional burst), none by default", async () => {
+    expect((await load({})).dispatchRateLimits.size).toBe(0);
+    const limits = (await load({ DISPATCH_RATE_LIMITS: "twilio=10:20, cpaas=0.5" })).dispatchRateLimits;
+    expect([...limits]).toEqual([
+      ["twilio", { perSecond: 10, burst: 20 }],
+      ["cpaas", { perSecond: 0.5, burst: 1 }],
+    ]);
+    for (const wrong of ["twilio", "twilio=0", "twilio=10:0", "twilio=fast"]) {
+      await expect(load({ DISPATCH_RATE_LIMITS: wrong })).rejects.toThrow(/DISPATCH_RATE_LIMITS/);
+    }
   });
 });

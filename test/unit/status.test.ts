@@ -112,6 +112,12 @@ describe("deriveTransferStatus", () => {
     expect(deriveTransferStatus(transfer, messages(...statuses), now)).toBe(expected);
   });
 
+  it("a failed message whose fallback is pending keeps the transfer QUEUED, not FAILED", () => {
+    const pending = [{ status: F as MessageStatus, fallbackAt: new Date(now.getTime() + 60_000) }];
+    expect(deriveTransferStatus(live, pending, now)).toBe("QUEUED");
+    expect(deriveTransferStatus(live, [{ status: F, fallbackAt: null }], now)).toBe("FAILED");
+  });
+
   it("does not depend on the order of the messages", () => {
     const statuses: MessageStatus[] = [F, Q, D, V, S];
     const forward = deriveTransferStatus(live, messages(...statuses), now);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { NormalizedEvent } from "../../domain/model.js";
 import {
+  isStopReply,
   malformed,
   parseJsonBody,
   parseProviderTime,
@@ -43,9 +44,6 @@ const payloadSchema = z.discriminatedUnion(
   { error: (issue) => (issue.code === "invalid_union" ? "type must be text, file, message, template, suggestion, location or typing" : undefined) },
 );
 
-/** The carrier-standard opt-out keywords, as a whole reply. */
-const STOP_WORDS = /^\s*(stop|stopall|unsubscribe|cancel|end|quit)\s*[.!]?\s*$/i;
-
 function verifyBasic(header: string | string[] | undefined, expected: string | undefined): void {
   if (!expected) throw unauthorized("EnableX basic credentials are not configured");
   const match = /^Basic\s+(.+)$/i.exec(String(header ?? ""));
@@ -53,9 +51,9 @@ function verifyBasic(header: string | string[] | undefined, expected: string | u
   if (!safeEqual(Buffer.from(match[1]!, "base64"), Buffer.from(expected))) throw unauthorized("credentials do not match");
 }
 
-export const enablex: WebhookProvider = {
+export const enablex: WebhookProvider<ParsedDelivery> = {
   name: "enablex",
-  parse(rawBody, headers, secrets): ParsedDelivery {
+  parse(rawBody, { headers }, secrets): ParsedDelivery {
     verifyBasic(headers.authorization, secrets.enablexBasic);
     const payload = parseJsonBody(rawBody, payloadSchema);
     const occurredAt = parseProviderTime(payload.timestamp);
@@ -78,7 +76,7 @@ export const enablex: WebhookProvider = {
       case "location": {
         const { agent: _agent, phone, request_id, session_id, type, timestamp: _timestamp, ...content } = payload;
         // A STOP reply is the recipient opting out, not a conversation.
-        const optOut = payload.type === "text" && STOP_WORDS.test(payload.text);
+        const optOut = payload.type === "text" && isStopReply(payload.text);
         return event({
           event: optOut ? "OPT_OUT" : "REPLY",
           correlation: { phone },

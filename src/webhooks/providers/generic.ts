@@ -7,6 +7,7 @@ import {
   parseProviderTime,
   safeEqual,
   unauthorized,
+  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -38,9 +39,9 @@ const payloadSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
-export const generic: WebhookProvider = {
+export const generic: WebhookProvider<ParsedDelivery> = {
   name: "generic",
-  parse(rawBody, headers, secrets) {
+  parse(rawBody, { headers }, secrets) {
     if (!secrets.generic) throw unauthorized("generic webhook secret is not configured");
     const signature = String(headers["x-webhook-signature"] ?? "");
     if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw unauthorized("missing or malformed X-Webhook-Signature");

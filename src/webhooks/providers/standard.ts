@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CHANNELS, RECEIPT_EVENT_TYPES, type Channel, type ReceiptEventType } from "../../domain/model.js";
-import { hmacSha256, parseJsonBody, parseProviderTime, safeEqual, unauthorized, type WebhookProvider } from "../provider.js";
+import { hmacSha256, parseJsonBody, parseProviderTime, safeEqual, unauthorized, type ParsedDelivery, type WebhookProvider } from "../provider.js";
 
 /** Standard Webhooks v1: HMAC-SHA256 over `id.timestamp.body`, ±5 minutes, carrying the canonical event. */
 const TOLERANCE_SECONDS = 5 * 60;
@@ -46,9 +46,9 @@ export function verifyStandardSignature(
   if (!matches) throw unauthorized("no webhook-signature entry matches");
 }
 
-export const standard: WebhookProvider = {
+export const standard: WebhookProvider<ParsedDelivery> = {
   name: "standard",
-  parse(rawBody, headers, secrets, now) {
+  parse(rawBody, { headers }, secrets, now) {
     if (!secrets.standard) throw unauthorized("Standard Webhooks secret is not configured");
     const id = String(headers["webhook-id"] ?? "");
     verifyStandardSignature(

@@ -22,7 +22,7 @@ describe("Twilio Programmable Messaging adapter (against a local fake of the Mes
   });
 
   const adapter = (options: Partial<TwilioAdapterOptions> = {}) =>
-    createTwilioAdapter({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: "+15005550006", rcsSender: "rcs:acme_transfers_agent", statusCallbackUrl: CALLBACK, baseUrl: fake.url, ...options });
+    createTwilioAdapter({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: "+15005550006", rcsSender: "rcs:acme_transfers_agent", statusCallbackUrl: () => CALLBACK, baseUrl: fake.url, ...options });
 
   it("sends an SMS as Twilio expects: Basic auth, form body, From/To/Body/StatusCallback — and records the SID", async () => {
     const request = sendRequest("SMS");

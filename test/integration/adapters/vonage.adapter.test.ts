@@ -26,7 +26,7 @@ describe("Vonage Messages API adapter (against a local fake of POST /v1/messages
   });
 
   const basic = (options: Partial<VonageAdapterOptions> = {}) =>
-    createVonageAdapter({ auth: { apiKey: API_KEY, apiSecret: API_SECRET }, smsFrom: "+447700900001", rcsFrom: "AckTransfersAgent", statusWebhookUrl: WEBHOOK, baseUrl: fake.url, ...options });
+    createVonageAdapter({ auth: { apiKey: API_KEY, apiSecret: API_SECRET }, smsFrom: "+447700900001", rcsFrom: "AckTransfersAgent", statusWebhookUrl: () => WEBHOOK, baseUrl: fake.url, ...options });
   const jwt = (options: Partial<VonageAdapterOptions> = {}) =>
     basic({ auth: { applicationId: APPLICATION_ID, privateKey: PRIVATE_KEY_PEM }, ...options });
 

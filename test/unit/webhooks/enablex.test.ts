@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { enablex } from "../../../src/webhooks/providers/enablex.js";
 import { TEST_ENABLEX_BASIC } from "../../helpers/server.js";
 import { enablexAuthorization } from "../../helpers/webhooks.js";
-import { onlyEvent, rejection } from "../../helpers/parse-assertions.js";
+import { onlyEvent, rejection, webhookRequest } from "../../helpers/parse-assertions.js";
 
 /** The payloads of EnableX's RCS webhook documentation (the seed), verbatim. */
 const seed = {
@@ -87,7 +87,7 @@ const now = new Date("2025-03-15T10:40:00.000Z");
 /** `authorization: null` sends no Authorization header at all. */
 function parse(payload: unknown, authorization: string | null = enablexAuthorization(), raw?: string) {
   const headers = authorization === null ? {} : { authorization };
-  return enablex.parse(Buffer.from(raw ?? JSON.stringify(payload)), headers, secrets, now);
+  return enablex.parse(Buffer.from(raw ?? JSON.stringify(payload)), webhookRequest(headers), secrets, now);
 }
 
 function single(payload: unknown) {
@@ -251,9 +251,9 @@ describe("enablex parse() — Basic auth", () => {
   });
 
   it("refuses everything when no credentials are configured (fail closed)", () => {
-    const error = rejection(() => enablex.parse(Buffer.from(JSON.stringify(seed.text)), { authorization: enablexAuthorization() }, {}, now));
+    const error = rejection(() => enablex.parse(Buffer.from(JSON.stringify(seed.text)), webhookRequest({ authorization: enablexAuthorization() }), {}, now));
     expect(error.statusCode).toBe(401);
-    const empty = rejection(() => enablex.parse(Buffer.from(JSON.stringify(seed.text)), { authorization: "Basic " }, { enablexBasic: "" }, now));
+    const empty = rejection(() => enablex.parse(Buffer.from(JSON.stringify(seed.text)), webhookRequest({ authorization: "Basic " }), { enablexBasic: "" }, now));
     expect(empty.statusCode).toBe(401);
   });
 

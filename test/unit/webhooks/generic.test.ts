@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { generic } from "../../../src/webhooks/providers/generic.js";
 import { TEST_GENERIC_SECRET } from "../../helpers/server.js";
 import { genericSignature } from "../../helpers/webhooks.js";
-import { onlyEvent, rejection } from "../../helpers/parse-assertions.js";
+import { onlyEvent, rejection, webhookRequest } from "../../helpers/parse-assertions.js";
 
 const secrets = { generic: TEST_GENERIC_SECRET };
 const now = new Date("2026-01-17T15:05:00Z");
@@ -22,7 +22,7 @@ function parse(payload: unknown, options: { raw?: string; signature?: string | n
   const body = options.raw ?? JSON.stringify(payload);
   const signature = options.signature === undefined ? genericSignature(body, options.secret) : options.signature;
   const headers = signature === null ? {} : { "x-webhook-signature": signature };
-  return generic.parse(Buffer.from(body), headers, secrets, now);
+  return generic.parse(Buffer.from(body), webhookRequest(headers), secrets, now);
 }
 
 function single(payload: unknown) {
@@ -160,12 +160,12 @@ describe("generic parse() — signature", () => {
   it("refuses everything when its secret is not configured (fail closed)", () => {
     const body = JSON.stringify(delivered);
     for (const configured of [{}, { generic: "" }]) {
-      const error = rejection(() => generic.parse(Buffer.from(body), { "x-webhook-signature": genericSignature(body) }, configured, now));
+      const error = rejection(() => generic.parse(Buffer.from(body), webhookRequest({ "x-webhook-signature": genericSignature(body) }), configured, now));
       expect(error.statusCode).toBe(401);
     }
     // Not even a signature made with the empty key gets in.
     const emptyKeySig = genericSignature(body, "");
-    expect(rejection(() => generic.parse(Buffer.from(body), { "x-webhook-signature": emptyKeySig }, { generic: "" }, now)).statusCode).toBe(401);
+    expect(rejection(() => generic.parse(Buffer.from(body), webhookRequest({ "x-webhook-signature": emptyKeySig }), { generic: "" }, now)).statusCode).toBe(401);
   });
 
   it("verifies before parsing: a badly signed malformed body is 401, not 400", () => {

@@ -4,7 +4,7 @@ import { WebhookRejection } from "../../../src/webhooks/provider.js";
 import { standard, verifyStandardSignature } from "../../../src/webhooks/providers/standard.js";
 import { TEST_STANDARD_SECRET } from "../../helpers/server.js";
 import { standardHeaders } from "../../helpers/webhooks.js";
-import { rejection } from "../../helpers/parse-assertions.js";
+import { rejection, webhookRequest } from "../../helpers/parse-assertions.js";
 
 /** The official Standard Webhooks test vectors (see provider-facts.md). */
 const VECTOR_A = {
@@ -179,7 +179,7 @@ describe("standard provider parse()", () => {
   const parse = (payload: unknown, id = "msg_evt_1", options: { timestamp?: number; secret?: string; body?: string } = {}) => {
     const body = options.body ?? JSON.stringify(payload);
     const headers = standardHeaders(id, body, { timestamp: options.timestamp ?? nowSeconds, secret: options.secret });
-    return standard.parse(Buffer.from(body), headers, secrets, now);
+    return standard.parse(Buffer.from(body), webhookRequest(headers), secrets, now);
   };
 
   it("normalizes the canonical event: upper-cased event and channel, own ids, webhook-id dedupe key", () => {
@@ -241,7 +241,7 @@ describe("standard provider parse()", () => {
 
   it("refuses everything when its secret is not configured (fail closed)", () => {
     const body = JSON.stringify(canonical);
-    const error = rejection(() => standard.parse(Buffer.from(body), standardHeaders("msg_x", body, { timestamp: nowSeconds }), {}, now));
+    const error = rejection(() => standard.parse(Buffer.from(body), webhookRequest(standardHeaders("msg_x", body, { timestamp: nowSeconds })), {}, now));
     expect(error.statusCode).toBe(401);
   });
 
