@@ -17,6 +17,7 @@ import { TransferService } from "./domain/transfer.service.js";
 import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
 import { SendThrottle } from "./delivery/throttle.js";
+import { downloadRoutes } from "./download/download.routes.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
 import { formatGraphQLError } from "./graphql/errors.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
@@ -154,6 +155,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       metrics,
       publicBaseUrl: config.publicBaseUrl,
     });
+    await http.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate });
   }
 
   let websocket: { close(): Promise<void> } | undefined;

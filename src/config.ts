@@ -46,6 +46,7 @@ const environmentSchema = z.object({
     z.string().startsWith("whsec_", "expected a whsec_… key").optional(),
   ),
   PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()),
+  DOWNLOAD_URL_TEMPLATE: optionalString.pipe(z.url().includes("{transferId}", "expected a URL with {transferId}").optional()),
   SIGNING_KEY: optionalString,
   SMTP_URL: optionalString,
   EMAIL_FROM: z.string().default("Ackline <notifications@ackline.local>"),
@@ -91,6 +92,8 @@ export interface Config {
   webhookSecrets: { generic?: string; enablexBasic?: string; standard?: string; twilioAuthToken?: string; vonageSignatureSecret?: string };
   /** Explicit base for recipient links; otherwise derived from the bound address. */
   publicBaseUrl?: string;
+  /** Where a recipient's download goes once recorded (`{transferId}` replaced); unset: a confirmation page. */
+  downloadUrlTemplate?: string;
   /** Ackline's own Ed25519 private JWKs; the first signs, all are published. */
   signingKeys: JWK[];
   smtpUrl?: string;
@@ -222,6 +225,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     },
     // Without a trailing slash: links and webhook URLs (which Twilio signs) append their own path.
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
+    downloadUrlTemplate: e.DOWNLOAD_URL_TEMPLATE,
     signingKeys: e.SIGNING_KEY ? parseSigningKeys(e.SIGNING_KEY) : [stored!.signingKey],
     smtpUrl: e.SMTP_URL,
     emailFrom: e.EMAIL_FROM,

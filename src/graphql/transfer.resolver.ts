@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphq
 import { callerOf, type GraphQLContext } from "./context.js";
 import { CreateTransferInput } from "./create-transfer.input.js";
 import { withoutNulls } from "./inputs.js";
+import { RecordDownloadInput } from "./record-download.input.js";
 import { ResendNotificationInput } from "./resend-notification.input.js";
 import { Transfer } from "./transfer.type.js";
 
@@ -33,6 +34,12 @@ export class TransferResolver {
     @Ctx() context: GraphQLContext,
   ): Promise<Transfer> {
     return Transfer.from(await context.services.transfers.resend(callerOf(context), withoutNulls({ ...input })));
+  }
+
+  @Authorized("transfers:write")
+  @Mutation(() => Transfer, { description: "Records that the recipient downloaded the file: the transfer becomes DOWNLOADED (a revoked transfer is a CONFLICT)" })
+  async recordDownload(@Arg("input", () => RecordDownloadInput) input: RecordDownloadInput, @Ctx() context: GraphQLContext): Promise<Transfer> {
+    return Transfer.from(await context.services.transfers.recordDownload(callerOf(context), withoutNulls({ ...input })));
   }
 
   @Authorized("transfers:read")

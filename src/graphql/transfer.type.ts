@@ -45,6 +45,12 @@ export class Transfer {
   @Field(() => Date)
   expiresAt!: Date;
 
+  @Field(() => Date, { nullable: true, description: "When it was revoked (revokeTransfer)" })
+  revokedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: "When the recipient first downloaded the file" })
+  downloadedAt!: Date | null;
+
   @Field(() => [Message])
   messages!: Message[];
 

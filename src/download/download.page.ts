@@ -1,0 +1,37 @@
+import type { TransferRecord } from "../domain/model.js";
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (character) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[character]!);
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}button{font:inherit;padding:.6rem 1.4rem}</style>
+</head><body>${body}</body></html>`;
+}
+
+const megabytes = (bytes: number) => `${(bytes / 1_000_000).toFixed(bytes < 10_000_000 ? 1 : 0)} MB`;
+
+/**
+ * The landing page of a download link. The download itself is a POST from its button, so link
+ * previews and mail scanners that fetch the link never count as the recipient downloading.
+ */
+export function landingPage(transfer: TransferRecord, formAction: string): string {
+  return page(
+    transfer.fileName,
+    `<h1>${escapeHtml(transfer.fileName)}</h1>
+<p>${escapeHtml(transfer.senderName)} sent you a file (${megabytes(transfer.fileSizeBytes)}).</p>
+${transfer.description ? `<p>${escapeHtml(transfer.description)}</p>` : ""}
+<p>Available until ${escapeHtml(transfer.expiresAt.toISOString())}.</p>
+<form method="post" action="${escapeHtml(formAction)}"><button type="submit">Download</button></form>`,
+  );
+}
+
+export function recordedPage(transfer: TransferRecord): string {
+  return page(transfer.fileName, `<h1>${escapeHtml(transfer.fileName)}</h1><p>Your download is recorded; ${escapeHtml(transfer.senderName)} can see it.</p>`);
+}
+
+export function unavailablePage(reason: string): string {
+  return page("Not available", `<h1>This file is not available</h1><p>${escapeHtml(reason)}</p>`);
+}

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsync, FastifyReply } from "fastify";
+import { errors } from "jose";
+import type { SigningKeys } from "../auth/signing-keys.js";
+import { DomainError } from "../domain/errors.js";
+import type { TransferRecord } from "../domain/model.js";
+import type { TransferService } from "../domain/transfer.service.js";
+import { landingPage, recordedPage, unavailablePage } from "./download.page.js";
+
+export interface DownloadRoutesOptions {
+  signingKeys: SigningKeys;
+  transfers: TransferService;
+  /** Where the file is served after the download is recorded; `{transferId}` is replaced. */
+  downloadUrlTemplate?: string;
+}
+
+type LinkRequest = { Params: { id: string }; Querystring: { tok?: string } };
+
+/**
+ * The recipient's side of a notification: `/t/<transfer id>?tok=<signed link token>`. GET shows
+ * the file and a Download button; its POST records the download (DOWNLOADED) and sends the
+ * recipient on to the file. A revoked or expired transfer is 410, a bad link 403.
+ */
+export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, options) => {
+  // The button's form has no fields of its own: the token travels in the query string.
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, _body, done) => done(null, undefined));
+
+  const html = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).header("cache-control", "no-store").header("referrer-policy", "no-referrer").type("text/html; charset=utf-8").send(body);
+
+  /** The transfer the link names, or the page that says why there is none. */
+  async function linkedTransfer(request: { params: { id: string }; query: { tok?: string } }, reply: FastifyReply): Promise<TransferRecord | undefined> {
+    let transferId: string | undefined;
+    try {
+      transferId = await options.signingKeys.verifyLinkToken(request.query.tok ?? "");
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) await html(reply, 410, unavailablePage("The link has expired."));
+      else await html(reply, 403, unavailablePage("The link is not valid."));
+      return undefined;
+    }
+    const transfer = transferId === request.params.id ? await options.transfers.forLink(transferId) : undefined;
+    if (!transfer) {
+      await html(reply, 403, unavailablePage("The link is not valid."));
+      return undefined;
+    }
+    if (transfer.revokedAt) {
+      await html(reply, 410, unavailablePage(`${transfer.senderName} has withdrawn this file.`));
+      return undefined;
+    }
+    return transfer;
+  }
+
+  app.get<LinkRequest>("/t/:id", async (request, reply) => {
+    const transfer = await linkedTransfer(request, reply);
+    if (!transfer) return reply;
+    return html(reply, 200, landingPage(transfer, `/t/${encodeURIComponent(transfer.id)}?tok=${encodeURIComponent(request.query.tok ?? "")}`));
+  });
+
+  app.post<LinkRequest>("/t/:id", async (request, reply) => {
+    const transfer = await linkedTransfer(request, reply);
+    if (!transfer) return reply;
+    try {
+      await options.transfers.recordLinkDownload(transfer.id, { ip: request.ip, userAgent: request.headers["user-agent"] });
+    } catch (error) {
+      if (error instanceof DomainError && error.code === "CONFLICT") return html(reply, 410, unavailablePage(error.message));
+      throw error;
+    }
+    if (options.downloadUrlTemplate) return reply.redirect(options.downloadUrlTemplate.replaceAll("{transferId}", encodeURIComponent(transfer.id)), 303);
+    return html(reply, 200, recordedPage(transfer));
+  });
+};
