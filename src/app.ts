@@ -115,6 +115,10 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       db: database.db,
       providerFor: (channel) => adapters[channel].provider,
       onQueued: () => dispatcher?.wake(),
+      revokeAtProvider: async (message) => {
+        const adapter = adapters[message.channel];
+        return adapter.provider === message.provider && adapter.revoke ? adapter.revoke(message) : undefined;
+      },
       publishUpdates: (updates) => events.publishUpdates(updates),
       listen: (transferId) => events.listen(transferId),
     }),

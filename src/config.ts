@@ -37,6 +37,7 @@ const environmentSchema = z.object({
   VONAGE_API_SECRET: optionalString,
   VONAGE_SMS_FROM: optionalString,
   VONAGE_RCS_FROM: optionalString,
+  VONAGE_API_URL: optionalString.pipe(z.url().optional()),
   VONAGE_SIGNATURE_SECRET: optionalString,
   WEBHOOK_GENERIC_SECRET: optionalString,
   WEBHOOK_ENABLEX_BASIC: optionalString.pipe(
@@ -88,6 +89,8 @@ export interface Config {
     auth: { applicationId: string; privateKey: string } | { apiKey: string; apiSecret: string };
     smsFrom?: string;
     rcsFrom?: string;
+    /** The Messages API host; revoking RCS needs the agent's regional one. */
+    baseUrl?: string;
   };
   webhookSecrets: { generic?: string; enablexBasic?: string; standard?: string; twilioAuthToken?: string; vonageSignatureSecret?: string };
   /** Explicit base for recipient links; otherwise derived from the bound address. */
@@ -214,7 +217,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
             rcsSender: e.TWILIO_RCS_SENDER,
           }
         : undefined,
-    vonage: vonageAuth ? { auth: vonageAuth, smsFrom: e.VONAGE_SMS_FROM, rcsFrom: e.VONAGE_RCS_FROM } : undefined,
+    vonage: vonageAuth ? { auth: vonageAuth, smsFrom: e.VONAGE_SMS_FROM, rcsFrom: e.VONAGE_RCS_FROM, baseUrl: e.VONAGE_API_URL } : undefined,
     webhookSecrets: {
       generic: e.WEBHOOK_GENERIC_SECRET ?? (inventGenericSecret ? stored?.genericWebhookSecret : undefined),
       enablexBasic: e.WEBHOOK_ENABLEX_BASIC,

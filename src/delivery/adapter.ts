@@ -1,4 +1,4 @@
-import type { Channel, TransferRecord } from "../domain/model.js";
+import type { Channel, RevokeOutcome, TransferRecord } from "../domain/model.js";
 
 export interface SendRequest {
   message: { id: string; clientMessageId: string; channel: Channel };
@@ -23,4 +23,6 @@ export interface DeliveryAdapter {
    * undefined when the provider cannot tell (the send then decides).
    */
   rcsCapable?(phone: string): Promise<boolean | undefined>;
+  /** Withdraws a message it accepted but has not delivered, where the provider can. */
+  revoke?(message: { channel: Channel; providerMessageId: string }): Promise<RevokeOutcome>;
 }

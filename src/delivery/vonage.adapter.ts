@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
+import type { RevokeOutcome } from "../domain/model.js";
 import type { DeliveryAdapter, SendOutcome, SendRequest } from "./adapter.js";
 import type { FetchLike } from "./generic-cpaas.adapter.js";
 import { isTransientStatus, parseJsonObject, retryAfterMs } from "./http-outcome.js";
@@ -28,6 +29,9 @@ import { renderNotificationText } from "./notification-text.js";
  *   4xx (401 credentials, 402 balance, 422 invalid parameters, barred numbers …) is permanent.
  * - RCS reachability is not reported synchronously: an unreachable handset comes back as a `rejected`
  *   status webhook, so this adapter never answers `notCapable`.
+ * - An RCS message not yet delivered can be revoked within 24 hours: `PATCH /v1/messages/{uuid}` with
+ *   `{"status": "revoked"}`, sent to the regional host where the agent was launched (api-eu, api-us or
+ *   api-ap.nexmo.com: `VONAGE_API_URL`). Vonage does not promise the revocation takes effect.
  */
 
 /** Messages API error codes (the `#NNNN` of a problem `type`, or its `title`) that are worth a retry. */
@@ -109,6 +113,12 @@ export function createVonageAdapter(options: VonageAdapterOptions): DeliveryAdap
   const doFetch = options.fetch ?? fetch;
   const endpoint = `${(options.baseUrl ?? "https://api.nexmo.com").replace(/\/+$/, "")}/v1/messages`;
   const authorization = authorizer(options.auth);
+  const requestInit = (method: "POST" | "PATCH", authHeader: string, body: unknown): RequestInit => ({
+    method,
+    headers: { authorization: authHeader, "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+  });
 
   function sender(channel: SendRequest["message"]["channel"]): { channel: "sms" | "rcs"; from: string } | string {
     if (channel === "RCS") return options.rcsFrom ? { channel: "rcs", from: options.rcsFrom } : "vonage: no RCS sender configured (rcsFrom)";
@@ -140,12 +150,7 @@ export function createVonageAdapter(options: VonageAdapterOptions): DeliveryAdap
       }
       let response: Response;
       try {
-        response = await doFetch(endpoint, {
-          method: "POST",
-          headers: { authorization: authHeader, "content-type": "application/json", accept: "application/json" },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-        });
+        response = await doFetch(endpoint, requestInit("POST", authHeader, body));
       } catch (error) {
         return { kind: "transient", error: `vonage: network error: ${(error as Error).message}` };
       }
@@ -163,6 +168,17 @@ export function createVonageAdapter(options: VonageAdapterOptions): DeliveryAdap
         return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
       }
       return { kind: "permanent", error, code: response.status, notCapable: false };
+    },
+
+    async revoke({ channel, providerMessageId }): Promise<RevokeOutcome> {
+      if (channel !== "RCS") return { revoked: false, error: "vonage revokes RCS messages only" };
+      try {
+        const response = await doFetch(`${endpoint}/${encodeURIComponent(providerMessageId)}`, requestInit("PATCH", await authorization(), { status: "revoked" }));
+        if (response.ok) return { revoked: true, code: response.status };
+        return { revoked: false, code: response.status, error: `vonage answered ${response.status}: ${(await response.text()).slice(0, 200)}` };
+      } catch (error) {
+        return { revoked: false, error: `vonage: ${(error as Error).message}` };
+      }
     },
   };
 }

@@ -145,6 +145,13 @@ export interface ReceiptEventRecord {
   metadata: Record<string, unknown>;
 }
 
+/** A provider's answer to withdrawing a message it accepted (revokeTransfer asks where it can). */
+export interface RevokeOutcome {
+  revoked: boolean;
+  code?: number;
+  error?: string;
+}
+
 /** What `transferUpdated` streams: the transfer now, and the event that moved it (null for the first frame). */
 export interface TransferUpdate {
   transfer: TransferView;

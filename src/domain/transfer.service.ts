@@ -8,7 +8,7 @@ import { recordAudit } from "./audit.js";
 import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
 import { emailSchema, parseInput, phoneSchema } from "./validation.js";
-import { CHANNELS, type Channel, type TransferRecord, type TransferUpdate, type TransferView } from "./model.js";
+import { CHANNELS, type Channel, type RevokeOutcome, type TransferRecord, type TransferUpdate, type TransferView } from "./model.js";
 import { fallbackDueAt, initialMessages, type PlannedMessage, policyOf } from "./delivery-policy.js";
 import { tenantDeliveryPolicy } from "./delivery-policy.service.js";
 import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
@@ -66,6 +66,11 @@ export interface TransferServiceDeps {
   /** Called after commit so the dispatcher picks the new messages up at once. */
   onQueued(): void;
   publishUpdates(updates: TransferUpdate[]): void;
+  /**
+   * Asks the message's provider to withdraw it, where the provider can (undefined: it cannot).
+   * Called after the revocation is committed.
+   */
+  revokeAtProvider?: (message: { channel: Channel; provider: string; providerMessageId: string }) => Promise<RevokeOutcome | undefined>;
   /** Subscribes to a transfer's updates at once (before the caller reads its current state). */
   listen(transferId: string): Promise<AsyncIterableIterator<TransferUpdate>>;
 }
@@ -143,34 +148,52 @@ export class TransferService {
    * recipient has seen it). Revoking twice changes nothing.
    */
   async revoke(caller: Caller, transferId: string, reason: string | undefined, now = new Date()): Promise<TransferView> {
-    const updates = await this.deps.db.transaction(async (tx) => {
+    const { updates, inFlight } = await this.deps.db.transaction(async (tx) => {
       const transfer = await this.lockOwnTransfer(tx, caller.principal, transferId);
-      if (transfer.revokedAt) return [];
+      if (transfer.revokedAt) return { updates: [], inFlight: [] };
       await tx.update(transfers).set({ revokedAt: now, updatedAt: now }).where(eq(transfers.id, transferId));
       const own = await tx
         .update(messages)
         .set({ dispatchState: "done", leaseUntil: null, updatedAt: now })
         .where(eq(messages.transferId, transferId))
-        .returning({ id: messages.id, channel: messages.channel, provider: messages.provider });
+        .returning({ id: messages.id, channel: messages.channel, provider: messages.provider, providerMessageId: messages.providerMessageId, status: messages.status });
       await recordAudit(tx, caller, "transfer.revoke", transferId, { reason: reason ?? null }, now);
-      const revoked = own.map(
-        (message): IncomingEvent => ({
-          event: "REVOKED",
-          occurredAt: now,
-          provider: message.provider,
-          source: "ackline",
-          channel: message.channel,
-          correlation: { messageId: message.id, transferId },
-          dedupeKey: `ackline:${message.id}:revoked`,
-          metadata: { reason: reason ?? "revoked by the sender", revoked_by: caller.principal.subject },
-          raw: { message_id: message.id, event: "revoked", reason: reason ?? null },
-        }),
+      const revoked = own.map((message) =>
+        revokedEvent(message, transferId, `ackline:${message.id}:revoked`, { reason: reason ?? "revoked by the sender", revoked_by: caller.principal.subject }, now),
       );
-      return (await storeEvents(tx, revoked, now)).updates;
+      // Handed to a provider and not yet delivered: the provider may still withdraw it.
+      const atProvider = own.flatMap((message) =>
+        message.providerMessageId && (message.status === "QUEUED" || message.status === "SENT") ? [{ ...message, providerMessageId: message.providerMessageId }] : [],
+      );
+      return { updates: (await storeEvents(tx, revoked, now)).updates, inFlight: atProvider };
     });
     this.deps.publishUpdates(updates);
+    await this.withdrawAtProviders(transferId, inFlight);
     const [view] = await loadTransferViews(this.deps.db, [transferId]);
     return view!;
+  }
+
+  /**
+   * Best effort, after the revocation is durable: each provider that can withdraw an accepted
+   * message is asked to, and its answer is recorded on the message as a REVOKED event.
+   */
+  private async withdrawAtProviders(transferId: string, inFlight: Array<{ id: string; channel: Channel; provider: string; providerMessageId: string }>): Promise<void> {
+    const { revokeAtProvider } = this.deps;
+    if (!revokeAtProvider || inFlight.length === 0) return;
+    const answers = await Promise.all(inFlight.map(async (message) => ({ message, outcome: await revokeAtProvider(message) })));
+    const events = answers.flatMap(({ message, outcome }) =>
+      outcome
+        ? [
+            revokedEvent(message, transferId, `ackline:${message.id}:provider-revoke`, {
+              provider_revoke: outcome.revoked ? "accepted" : "refused",
+              code: outcome.code ?? null,
+              error: outcome.error ?? null,
+            }),
+          ]
+        : [],
+    );
+    if (events.length === 0) return;
+    this.deps.publishUpdates(await this.deps.db.transaction(async (tx) => (await storeEvents(tx, events)).updates));
   }
 
   /**
@@ -361,6 +384,27 @@ export async function queueMessages(
     }),
   );
   return (await storeEvents(tx, events, now)).updates;
+}
+
+/** The sender's revocation of a message, or its provider's answer to withdrawing it. */
+function revokedEvent(
+  message: { id: string; channel: Channel; provider: string },
+  transferId: string,
+  dedupeKey: string,
+  metadata: Record<string, unknown>,
+  now = new Date(),
+): IncomingEvent {
+  return {
+    event: "REVOKED",
+    occurredAt: now,
+    provider: message.provider,
+    source: "ackline",
+    channel: message.channel,
+    correlation: { messageId: message.id, transferId },
+    dedupeKey,
+    metadata,
+    raw: { message_id: message.id, event: "revoked", ...metadata },
+  };
 }
 
 /** Every arrow in the flow is a stored event: queueing a message is the first. */

@@ -31,7 +31,8 @@ const UNAUTHORIZED = "https://developer.vonage.com/api-errors#unauthorized";
  * against the application's public key) — never both, a JSON body `{ message_type: "text", text, to,
  * from, channel, client_ref? }` with `to` in E.164 without `+`, `text` up to 1000 characters. Success
  * is 202 `{ message_uuid }`; errors are RFC 7807 problem JSON (`application/problem+json`). `reply`
- * overrides the answer to a valid request.
+ * overrides the answer to a valid request. An accepted RCS message can be revoked with
+ * `PATCH /v1/messages/{uuid}` `{"status": "revoked"}`.
  */
 export async function startFakeVonage(options: {
   apiKey?: string;
@@ -79,7 +80,20 @@ export async function startFakeVonage(options: {
     return invalid;
   }
 
+  /** `PATCH /v1/messages/{uuid}` `{"status": "revoked"}`: an RCS message this fake accepted can be revoked. */
+  async function revocation(request: IncomingMessage, record: VonageFakeRequest, uuid: string): Promise<{ reply: VonageFakeReply }> {
+    record.auth = await authenticate(request.headers.authorization);
+    if (!record.auth) return { reply: problem(401, UNAUTHORIZED, "Unauthorized", "You did not provide correct credentials.") };
+    if (record.body?.status !== "revoked") return { reply: problem(422, INVALID_PARAMS, "Invalid params", "status must be revoked") };
+    const sent = requests.find((candidate) => candidate.messageUuid === uuid);
+    if (!sent) return { reply: problem(404, "https://developer.vonage.com/api-errors#not-found", "Not Found", `message ${uuid} not found`) };
+    if (sent.body?.channel !== "rcs") return { reply: problem(422, INVALID_PARAMS, "Invalid params", "only RCS messages can be revoked") };
+    return { reply: { status: 200, body: {} } };
+  }
+
   async function answer(request: IncomingMessage, record: VonageFakeRequest): Promise<{ reply: VonageFakeReply; messageUuid?: string }> {
+    const revoked = /^\/v1\/messages\/([^/]+)$/.exec(request.url ?? "");
+    if (revoked && request.method === "PATCH") return revocation(request, record, decodeURIComponent(revoked[1]!));
     if (request.url !== "/v1/messages") return { reply: problem(404, "https://developer.vonage.com/api-errors#not-found", "Not Found", "The requested resource does not exist") };
     if (request.method !== "POST") return { reply: problem(405, "https://developer.vonage.com/api-errors#method-not-allowed", "Method Not Allowed", "Use POST") };
     record.auth = await authenticate(request.headers.authorization);

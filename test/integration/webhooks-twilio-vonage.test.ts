@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { RevokeTransferDocument } from "../generated/graphql.js";
 import { startFakeTwilio } from "../helpers/fake-twilio.js";
 import { startFakeVonage } from "../helpers/fake-vonage.js";
+import { graphql } from "../helpers/graphql.js";
 import { startTestServer, TEST_TWILIO_AUTH_TOKEN, tokenFor, type TestServer } from "../helpers/server.js";
 import { createTransfer, getTransfer, history } from "../helpers/transfers.js";
 import { eventually } from "../helpers/wait.js";
@@ -179,6 +181,20 @@ describe("Vonage: sent through the adapter, receipts through /webhooks/vonage", 
       ["DELIVERED", "RCS", "vonage", "vonage", message.id],
       ["READ", "RCS", "vonage", "vonage", message.id],
     ]);
+  });
+
+  it("revokeTransfer asks Vonage to withdraw the RCS message in flight, and records its answer", async () => {
+    const transfer = await createTransfer(context.server, context.token, "+447700900125");
+    const send = await eventually(() => context.fake.requests.find((request) => request.body?.to === "447700900125" && request.messageUuid), "Vonage send");
+    const message = await recorded(context.server, context.token, transfer.id, send.messageUuid!);
+    const revoked = await graphql(context.server.url, RevokeTransferDocument, { id: transfer.id, reason: "wrong recipient" }, context.token);
+    expect(revoked.body.data!.revokeTransfer.messages[0]!.status).toBe("REVOKED");
+
+    expect(context.fake.requests.filter((request) => request.method === "PATCH")).toEqual([
+      expect.objectContaining({ path: `/v1/messages/${send.messageUuid}`, body: { status: "revoked" }, status: 200 }),
+    ]);
+    const answers = (await history(context.server, context.token, transfer.id)).filter((event) => event.event === "REVOKED" && event.messageId === message.id);
+    expect(answers.map((event) => event.metadata.provider_revoke ?? "sender")).toEqual(["sender", "accepted"]);
   });
 
   it("a tapped suggestion with the postback download:<transfer id> is an ACTION on that transfer", async () => {

@@ -77,6 +77,25 @@ describe("Vonage Messages API adapter (against a local fake of POST /v1/messages
     expect(fake.requests[1]!.authorization).toBe(received.authorization);
   });
 
+  it("revokes an accepted RCS message: PATCH /v1/messages/{uuid} with status revoked, under the application JWT", async () => {
+    const adapter = jwt();
+    const sent = await adapter.send(sendRequest("RCS"));
+    const uuid = sent.kind === "accepted" ? sent.providerMessageId : "";
+    expect(await adapter.revoke!({ channel: "RCS", providerMessageId: uuid })).toEqual({ revoked: true, code: 200 });
+    const patch = fake.requests[1]!;
+    expect(patch).toMatchObject({ method: "PATCH", path: `/v1/messages/${uuid}`, body: { status: "revoked" }, status: 200 });
+    expect(patch.auth?.kind).toBe("jwt");
+  });
+
+  it("reports a refused revocation, and asks nothing for SMS, which Vonage cannot revoke", async () => {
+    const adapter = jwt();
+    const refused = await adapter.revoke!({ channel: "RCS", providerMessageId: "00000000-0000-4000-8000-000000000000" });
+    expect(refused).toMatchObject({ revoked: false, code: 404 });
+    expect(refused.error).toMatch(/404/);
+    expect(await adapter.revoke!({ channel: "SMS", providerMessageId: "whatever" })).toMatchObject({ revoked: false });
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it("keeps an alphanumeric SMS sender as it is and omits webhook_url when none is configured", async () => {
     await basic({ smsFrom: "Ackline", statusWebhookUrl: undefined }).send(sendRequest("SMS"));
     const { body } = fake.requests[0]!;
