@@ -12,7 +12,9 @@ import type { Metrics } from "../metrics.js";
 import type { DeliveryAdapter, SendOutcome } from "./adapter.js";
 import type { SendThrottle } from "./throttle.js";
 
-const CLAIM_BATCH = 25;
+/** Sends in flight at once per worker; more are claimed whenever half of them have finished. */
+const MAX_IN_FLIGHT = 25;
+const NUDGED = Symbol("nudged");
 const MAX_BACKOFF_MS = 15 * 60_000;
 
 /** Exponential backoff with jitter: about 1 s, 2 s, 4 s … capped at 15 minutes; `Retry-After` wins when later. */
@@ -68,6 +70,8 @@ export class Dispatcher {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
+  /** Set while a pass waits on sends in flight. */
+  private nudge: (() => void) | undefined;
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -76,11 +80,12 @@ export class Dispatcher {
     this.wake();
   }
 
-  /** Runs a pass now (or right after the current one). */
+  /** Runs a pass now (or right after the current one), and lets a pass waiting on slow sends claim more. */
   wake(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
+      this.nudge?.();
       return;
     }
     clearTimeout(this.timer);
@@ -108,15 +113,49 @@ export class Dispatcher {
     const { adapters, db } = this.deps;
     const fallbacks = await sendDueFallbacks(db, (channel) => adapters[channel].provider);
     this.deps.publishUpdates(fallbacks);
-    for (;;) {
-      const claimed = await this.claim();
-      if (claimed.length === 0) return;
-      await Promise.all(claimed.map((message) => this.deliver(message)));
-      if (claimed.length < CLAIM_BATCH || this.stopped) return;
+    // A slow send holds only its own slot: the others are refilled as they finish, and new work
+    // (a wake, or the poll interval passing) is claimed while it is still out.
+    const inFlight = new Set<Promise<void>>();
+    let drained = false;
+    while (!this.stopped) {
+      const room = MAX_IN_FLIGHT - inFlight.size;
+      if (!drained && room >= MAX_IN_FLIGHT / 2) {
+        const claimed = await this.claim(room);
+        drained = claimed.length < room;
+        for (const message of claimed) {
+          // A failed delivery (the database gone, say) leaves the message leased: it is claimed again once the lease lapses.
+          const sending: Promise<void> = this.deliver(message)
+            .catch((error: unknown) => this.deps.log.error({ err: error, messageId: message.id }, "delivery failed; retried after the lease"))
+            .finally(() => inFlight.delete(sending));
+          inFlight.add(sending);
+        }
+      }
+      if (inFlight.size === 0) return;
+      const nudged = this.nextNudge();
+      const nudge = await Promise.race([...inFlight, nudged.promise]);
+      nudged.cancel();
+      if (nudge === NUDGED) drained = false;
     }
+    await Promise.all(inFlight);
   }
 
-  private async claim(): Promise<ClaimedMessage[]> {
+  /** Resolves with NUDGED on the next wake, or once the poll interval has passed. */
+  private nextNudge(): { promise: Promise<typeof NUDGED>; cancel(): void } {
+    let timer: NodeJS.Timeout | undefined;
+    const promise = new Promise<typeof NUDGED>((resolve) => {
+      this.nudge = () => resolve(NUDGED);
+      timer = setTimeout(this.nudge, this.deps.pollMs ?? 500);
+    });
+    return {
+      promise,
+      cancel: () => {
+        clearTimeout(timer);
+        this.nudge = undefined;
+      },
+    };
+  }
+
+  private async claim(limit: number): Promise<ClaimedMessage[]> {
     const now = new Date();
     const due = this.deps.db
       .select({ id: messages.id })
@@ -128,7 +167,7 @@ export class Dispatcher {
         ),
       )
       .orderBy(asc(messages.nextAttemptAt))
-      .limit(CLAIM_BATCH)
+      .limit(limit)
       .for("update", { skipLocked: true });
     return this.deps.db
       .update(messages)

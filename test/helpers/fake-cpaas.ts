@@ -22,7 +22,8 @@ export type FakeReply = { status: number; body?: unknown; headers?: Record<strin
  */
 export async function startFakeCpaas(
   reply?: (body: GenericSendBody, attempt: number) => FakeReply | undefined,
-  options: { delayMs?: number } = {},
+  /** How long to hold each accepted send's answer: fixed, or per send. */
+  options: { delayMs?: number | ((body: GenericSendBody) => number) } = {},
 ) {
   const sends: FakeSend[] = [];
   const accepted = new Map<string, string>();
@@ -49,7 +50,8 @@ export async function startFakeCpaas(
       accepted.set(body.client_message_id, id);
       sends.push({ body, authorization: request.headers.authorization, providerMessageId: id, status: 202, at: Date.now() });
       // Accepted before answering: a sender that dies meanwhile never hears of it, as with a real provider.
-      if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      const delayMs = typeof options.delayMs === "function" ? options.delayMs(body) : options.delayMs;
+      if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
       response.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ id }));
     })();
   });

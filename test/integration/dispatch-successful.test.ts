@@ -92,6 +92,40 @@ describe("dispatch through the simulator", () => {
   });
 });
 
+/** One slow provider answer holds only its own slot: the worker keeps sending the rest of the queue. */
+describe("dispatch with a slow send in flight", () => {
+  let cpaas: Awaited<ReturnType<typeof startFakeCpaas>>;
+  let server: TestServer;
+  const SLOW_MS = 8000;
+
+  beforeAll(async () => {
+    cpaas = await startFakeCpaas(undefined, { delayMs: (body) => (body.to.endsWith("9999") ? SLOW_MS : 0) });
+    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await cpaas?.close();
+  });
+
+  it("sends and records more than a claim's worth of messages while one answer is held back", async () => {
+    const token = await tokenFor(uniqueTenant("slow"));
+    const slow = await createTransfer(server.url, token, "+14165559999");
+    await cpaas.waitForSend(slow.id);
+    const fast: Array<{ id: string }> = [];
+    for (let i = 0; i < 30; i++) fast.push(await createTransfer(server.url, token, `+1416557${String(1000 + i)}`));
+    await eventually(
+      async () => {
+        const transfers = await Promise.all(fast.map((transfer) => getTransfer(server.url, token, transfer.id)));
+        return transfers.every((transfer) => transfer?.messages[0]?.providerMessageId) ? true : undefined;
+      },
+      "every fast send to be recorded",
+      SLOW_MS - 1000,
+    );
+    // The slow one is still waiting for its answer.
+    expect((await getTransfer(server.url, token, slow.id))!.messages[0]!.providerMessageId).toBeNull();
+  });
+});
+
 /** A worker killed between claiming and recording a send loses nothing and sends nothing twice. */
 describe("dispatch after a crash", () => {
   const servers: TestServer[] = [];
