@@ -15,6 +15,8 @@ export interface WebhookSecrets {
 export interface ParsedDelivery {
   events: NormalizedEvent[];
   templateUpdates: TemplateUpdate[];
+  /** The answer the provider expects once the events are stored (default: Ackline's JSON receipt). */
+  reply?: { contentType: string; body: string };
 }
 
 /** What a door sees of the request besides its body. */

@@ -46,6 +46,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
       const outcomes = await options.receipts.ingest(delivery.events.map((event) => ({ ...event, source: provider.name })));
       await options.receipts.recordTemplateUpdates(delivery.templateUpdates);
       count(200);
+      if (delivery.reply) return reply.code(200).type(delivery.reply.contentType).send(delivery.reply.body);
       const stored = outcomes.filter((outcome) => outcome.stored).length;
       return reply.code(200).send({ received: outcomes.length + delivery.templateUpdates.length, stored, duplicates: outcomes.length - stored });
     } catch (error) {

@@ -15,6 +15,9 @@ export function postWebhook(url: string, provider: string, body: string | Buffer
 export async function postTo(url: string, body: string | Buffer, headers: Record<string, string>): Promise<PostResult> {
   const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
   const text = await response.text();
+  const contentType = response.headers.get("content-type") ?? "";
+  // Ackline answers JSON, except where a provider expects its own format (TwiML to Twilio's inbound webhook).
+  if (!contentType.startsWith("application/json")) return { status: response.status, body: text ? { contentType, text } : {} };
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 

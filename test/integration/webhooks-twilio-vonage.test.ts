@@ -133,7 +133,10 @@ describe("Twilio: sent through the adapter, receipts through /webhooks/twilio", 
     const { transfer, phone } = await sentThroughTwilio();
     const inbound = { MessageSid: `SM${"e".repeat(32)}`, AccountSid: ACCOUNT_SID, From: `rcs:${phone}`, To: "rcs:acme_agent", Body: "STOP", SmsStatus: "received" };
     const result = await postTwilio(`${context.server.url}/webhooks/twilio`, inbound, { signedUrl: `${PUBLIC_BASE_URL}/webhooks/twilio` });
-    expect(result).toEqual({ status: 200, body: { received: 1, stored: 1, duplicates: 0 } });
+    // Twilio expects TwiML from an incoming-message webhook: an empty Response replies nothing.
+    expect(result.status).toBe(200);
+    expect(result.body.contentType).toMatch(/^text\/xml/);
+    expect(result.body.text).toBe('<?xml version="1.0" encoding="UTF-8"?><Response></Response>');
     expect((await receipts(context.server, context.token, transfer.id)).map((event) => [event.event, event.channel])).toEqual([["OPT_OUT", "RCS"]]);
   });
 });

@@ -44,6 +44,9 @@ const STATUS_EVENTS: Readonly<Record<string, ReceiptEventType | null>> = {
   receiving: null,
 };
 
+/** An incoming-message webhook is answered with TwiML: an empty Response sends nothing back. */
+const NO_REPLY = { contentType: "text/xml", body: '<?xml version="1.0" encoding="UTF-8"?><Response></Response>' };
+
 /** The parameters Ackline reads; the rest are kept in the raw payload (Twilio adds some without notice). */
 const fieldsSchema = z.looseObject({
   MessageSid: z.string().min(1),
@@ -146,7 +149,7 @@ export const twilio: WebhookProvider<ParsedDelivery> = {
     const { fields, url } = verifiedFields(rawBody, request, secrets.twilioAuthToken);
     const status = fields.MessageStatus ?? fields.SmsStatus;
     if (status === "received" || (status === undefined && (fields.Body !== undefined || fields.ButtonPayload !== undefined))) {
-      return { events: [inboundEvent(fields, now)], templateUpdates: [] };
+      return { events: [inboundEvent(fields, now)], templateUpdates: [], reply: NO_REPLY };
     }
     if (status === undefined) throw malformed("MessageStatus is required (or Body, for an inbound message)");
     if (!Object.hasOwn(STATUS_EVENTS, status)) throw malformed(`unknown MessageStatus ${JSON.stringify(status)}`);
