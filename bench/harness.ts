@@ -101,7 +101,7 @@ export async function profiled<T>(server: ChildServer, name: string, measure: ()
   }
 }
 
-async function createBenchDatabase(): Promise<string> {
+export async function createBenchDatabase(): Promise<string> {
   const name = `ackline_bench_${randomBytes(6).toString("hex")}`;
   const admin = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
   try {

@@ -57,6 +57,7 @@ import {
   CORES,
   CPAAS_TOKEN,
   cleanup,
+  createBenchDatabase,
   GENERIC_SECRET,
   hammer,
   log,
@@ -244,10 +245,9 @@ async function seedThroughGraphql(url: string, token: string, providerIds: Map<s
   return { seeded, seconds: Math.round(seconds * 10) / 10 };
 }
 
-async function ingestThroughput(server: ChildServer, targets: Seeded[], db: BenchDatabase) {
-  log(`ingest: signed unique webhooks over ${targets.length} messages, ${settings.connections} connections, ${settings.durationS} s`);
-  const factory = new WebhookFactory(targets, Date.now() - 3_600_000);
-  const requests: autocannon.Request[] = [
+/** autocannon requests that each POST the factory's next signed webhook. */
+function signedWebhookRequests(factory: WebhookFactory): autocannon.Request[] {
+  return [
     {
       method: "POST",
       path: "/webhooks/generic",
@@ -261,6 +261,23 @@ async function ingestThroughput(server: ChildServer, targets: Seeded[], db: Benc
       },
     },
   ];
+}
+
+/** The floor (`floor-server.ts`): the same webhooks into the least a durable door can do. */
+async function floorThroughput(targets: Seeded[]) {
+  log(`floor: the same webhooks into verify + one group-committed INSERT, ${settings.connections} connections, ${settings.durationS} s`);
+  const server = await startServer("floor server", "./floor-server.ts", { DATABASE_URL: await createBenchDatabase(), WEBHOOK_GENERIC_SECRET: GENERIC_SECRET });
+  try {
+    return await warmedLoad(server, signedWebhookRequests(new WebhookFactory(targets, Date.now() - 3_600_000)));
+  } finally {
+    await server.close();
+  }
+}
+
+async function ingestThroughput(server: ChildServer, targets: Seeded[], db: BenchDatabase) {
+  log(`ingest: signed unique webhooks over ${targets.length} messages, ${settings.connections} connections, ${settings.durationS} s`);
+  const factory = new WebhookFactory(targets, Date.now() - 3_600_000);
+  const requests = signedWebhookRequests(factory);
   const warmup = await hammer(server.url, settings.warmupS, requests);
   await sleep(500); // let requests abandoned at the warm-up's deadline settle before the snapshots
   const metricsBefore = await metricsText(server.url);
@@ -505,12 +522,13 @@ async function webhookPhases() {
   const latency = await subscriberLatency(ackline, token, latencySet.seeded);
   await ackline.close();
 
+  const floor = await floorThroughput(ingestSet.seeded);
   const after = await baseline("after");
   const seeding = {
     ingestTransfers: { count: ingestSet.seeded.length, how: "direct drizzle inserts", seconds: ingestSet.seconds },
     latencyTransfers: { count: latencySet.seeded.length, how: "GraphQL createTransfer + dispatcher + fake CPaaS", seconds: latencySet.seconds },
   };
-  return webhookResults(before, after, ingest, latency, seeding);
+  return webhookResults(before, after, ingest, floor, latency, seeding);
 }
 
 type BaselineResult = Awaited<ReturnType<typeof baseline>>;
@@ -519,14 +537,17 @@ function webhookResults(
   before: BaselineResult,
   after: BaselineResult,
   ingest: Awaited<ReturnType<typeof ingestThroughput>>,
+  floor: Awaited<ReturnType<typeof floorThroughput>>,
   latency: Awaited<ReturnType<typeof subscriberLatency>>,
   seeding: Record<string, { count: number; how: string; seconds: number }>,
 ) {
   const baselinePerSec = Math.round((before.okPerSec + after.okPerSec) / 2);
-  const ratio = Math.round((ingest.okPerSec / baselinePerSec) * 1000) / 1000;
+  const thousandths = (value: number) => Math.round(value * 1000) / 1000;
+  const ratio = thousandths(ingest.okPerSec / baselinePerSec);
   return {
     seeding,
     baseline: { okPerSec: baselinePerSec, before, after },
+    floor: { ...floor, ratioToBaseline: thousandths(floor.okPerSec / baselinePerSec), ingestShareOfFloor: thousandths(ingest.okPerSec / floor.okPerSec) },
     ingest: {
       ...ingest,
       ratioToBaseline: ratio,
@@ -553,6 +574,11 @@ function webhookRows(r: ReturnType<typeof webhookResults>): TableRow[] {
       "webhook ingest (generic)",
       `${r.ingest.okPerSec} req/s = ${r.ingest.ratioToBaseline}x ${r.ingest.pass ? "PASS" : "FAIL"} (>= ${TARGET_RATIO}x)`,
       `non-2xx ${r.ingest.non2xx}, errors ${r.ingest.errors}, p99 ${r.ingest.latencyMs.p99} ms, unmatched ${r.ingest.database.unmatched}`,
+    ],
+    [
+      "  durable floor (verify + INSERT)",
+      `${r.floor.okPerSec} req/s = ${r.floor.ratioToBaseline}x`,
+      `ingest reaches ${r.floor.ingestShareOfFloor} of it; non-2xx ${r.floor.non2xx}, p99 ${r.floor.latencyMs.p99} ms; server cpu ${r.floor.cpu.serverProcessPct}%, machine ${r.floor.cpu.machineBusyPct ?? "?"}%/${CORES * 100}%`,
     ],
     [
       "  ingest batches",
