@@ -192,3 +192,40 @@ describe("dispatch after a crash", () => {
     }
   });
 });
+
+/** Several workers share one queue: each message is claimed by one of them and sent once. */
+describe.runIf(hasPostgres() || process.env.CI === "true")("two workers on one queue", () => {
+  const servers: TestServer[] = [];
+  let cpaas: Awaited<ReturnType<typeof startFakeCpaas>>;
+
+  beforeAll(async () => {
+    cpaas = await startFakeCpaas();
+    servers.push(await startTestServer({ env: { CPAAS_API_URL: cpaas.url } }));
+    servers.push(await startTestServer({ databaseUrl: servers[0]!.databaseUrl, env: { CPAAS_API_URL: cpaas.url } }));
+  });
+  afterAll(async () => {
+    for (const server of servers.reverse()) await server.close();
+    await cpaas?.close();
+  });
+
+  it("never send a message twice", async () => {
+    const token = await tokenFor(uniqueTenant("workers"));
+    const created: Array<{ id: string }> = [];
+    // Created on both instances, so both are woken and race for the same rows.
+    await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        created.push(await createTransfer(servers[i % 2]!.url, token, `+1416558${String(1000 + i)}`));
+      }),
+    );
+    const ids = new Set(created.map((transfer) => transfer.id));
+    await eventually(() => (cpaas.sends.filter((send) => ids.has(send.body.params.transfer_id)).length >= 60 ? true : undefined), "all sixty sends");
+    await new Promise((resolve) => setTimeout(resolve, 700)); // a second send, if any, would arrive by now
+    const sends = cpaas.sends.filter((send) => ids.has(send.body.params.transfer_id));
+    expect(sends).toHaveLength(60);
+    expect(new Set(sends.map((send) => send.body.client_message_id)).size).toBe(60);
+    for (const transfer of created) {
+      const sent = await transferWhen(servers[0]!.url, token, transfer.id, (t) => (t.messages[0]?.providerMessageId ? t : undefined), "the send to be recorded");
+      expect(sent.messages[0]!.deliveryAttempts.map((attempt) => attempt.outcome)).toEqual(["ACCEPTED"]);
+    }
+  });
+});
