@@ -17,7 +17,8 @@ import { TransferService } from "./domain/transfer.service.js";
 import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
 import { SendThrottle } from "./delivery/throttle.js";
-import { downloadRoutes } from "./download/download.routes.js";
+import { downloadRoutes } from "./recipient/download.routes.js";
+import { unsubscribeRoutes } from "./recipient/unsubscribe.routes.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
 import { formatGraphQLError } from "./graphql/errors.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
@@ -160,6 +161,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       publicBaseUrl: config.publicBaseUrl,
     });
     await http.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate });
+    await http.register(unsubscribeRoutes, { signingKeys, transfers: services.transfers });
   }
 
   let websocket: { close(): Promise<void> } | undefined;

@@ -1,5 +1,8 @@
 import { createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 
+/** What a recipient's link lets its holder do. */
+export type LinkScope = "download" | "unsubscribe";
+
 /**
  * Ackline's own Ed25519 keys (never the API token secret): the first signs, all are published at
  * `/.well-known/jwks.json`, so a rotated-out key still verifies what it signed.
@@ -23,20 +26,20 @@ export class SigningKeys {
   }
 
   /**
-   * The transfer a download-link token names; throws jose's errors (`JWTExpired` once the
-   * transfer has expired) for anything else.
+   * What a link token names (a transfer for `download`, a message for `unsubscribe`), if it was
+   * signed here for that use; throws jose's errors (`JWTExpired` once it has expired) otherwise.
    */
-  async verifyLinkToken(token: string): Promise<string> {
+  async verifyLinkToken(token: string, scope: LinkScope = "download"): Promise<string> {
     const { payload } = await jwtVerify(token, this.publicKeys, { algorithms: ["EdDSA"], requiredClaims: ["sub", "exp"] });
-    if (payload.scope !== "download" || !payload.sub) throw new Error("not a download-link token");
+    if (payload.scope !== scope || !payload.sub) throw new Error(`not a ${scope} link token`);
     return payload.sub;
   }
 
-  /** A download-link token scoped to one transfer, valid until the transfer expires. */
-  signLinkToken(transferId: string, expiresAt: Date): Promise<string> {
-    return new SignJWT({ scope: "download" })
+  /** A link token for one use on one subject, valid until `expiresAt` (a download link: the transfer's expiry). */
+  signLinkToken(subject: string, expiresAt: Date, scope: LinkScope = "download"): Promise<string> {
+    return new SignJWT({ scope })
       .setProtectedHeader({ alg: "EdDSA", kid: this.signer.kid, typ: "JWT" })
-      .setSubject(transferId)
+      .setSubject(subject)
       .setIssuedAt()
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
       .sign(this.signer.key);

@@ -5,6 +5,8 @@ export interface SendRequest {
   transfer: TransferRecord;
   /** The signed, expiring download link for the recipient. */
   link: string;
+  /** Email only: the recipient's one-click unsubscribe link (RFC 8058). */
+  unsubscribeUrl?: string;
 }
 
 export type SendOutcome =

@@ -15,6 +15,8 @@ import type { SendThrottle } from "./throttle.js";
 /** Sends in flight at once per worker; more are claimed whenever half of them have finished. */
 const MAX_IN_FLIGHT = 25;
 const NUDGED = Symbol("nudged");
+/** How long an email's unsubscribe link works: long after the transfer, as mail lingers. */
+const UNSUBSCRIBE_LINK_MS = 365 * 24 * 3600 * 1000;
 const MAX_BACKOFF_MS = 15 * 60_000;
 
 /** Exponential backoff with jitter: about 1 s, 2 s, 4 s … capped at 15 minutes; `Retry-After` wins when later. */
@@ -37,7 +39,7 @@ export interface DispatcherDeps {
   db: Database;
   adapters: Record<Channel, DeliveryAdapter>;
   signingKeys: SigningKeys;
-  publicBaseUrl(): string;
+  publicBaseUrl: () => string;
   publishUpdates(updates: TransferUpdate[]): void;
   log: Logger;
   metrics: Metrics;
@@ -229,9 +231,13 @@ export class Dispatcher {
       this.deps.metrics.dispatchThrottled.inc({ provider: adapter.provider });
       await sleep(pace.waitMs);
     }
-    const token = await this.deps.signingKeys.signLinkToken(transfer.id, transfer.expiresAt);
-    const link = `${this.deps.publicBaseUrl()}/t/${transfer.id}?tok=${token}`;
-    return adapter.send({ message, transfer, link }).catch((error: unknown) => ({
+    const { signingKeys, publicBaseUrl } = this.deps;
+    const link = `${publicBaseUrl()}/t/${transfer.id}?tok=${await signingKeys.signLinkToken(transfer.id, transfer.expiresAt)}`;
+    const unsubscribeUrl =
+      message.channel === "EMAIL"
+        ? `${publicBaseUrl()}/u/${message.id}?tok=${await signingKeys.signLinkToken(message.id, new Date(Date.now() + UNSUBSCRIBE_LINK_MS), "unsubscribe")}`
+        : undefined;
+    return adapter.send({ message, transfer, link, unsubscribeUrl }).catch((error: unknown) => ({
       kind: "transient" as const,
       error: `adapter error: ${(error as Error).message}`,
     }));

@@ -8,7 +8,7 @@ function isPermanent(error: unknown): boolean {
   return typeof code === "number" && code >= 500;
 }
 
-function render({ transfer, link, message }: SendRequest) {
+function render({ transfer, link, message, unsubscribeUrl }: SendRequest) {
   const lines = [
     `${transfer.senderName} sent you ${transfer.fileName} (${transfer.fileSizeBytes} bytes).`,
     transfer.description ? `\n${transfer.description}` : "",
@@ -18,6 +18,7 @@ function render({ transfer, link, message }: SendRequest) {
     `Transfer: ${transfer.id}`,
     `Message: ${message.id}`,
     `Created: ${transfer.createdAt.toISOString()}`,
+    unsubscribeUrl ? `\nStop these notification emails: ${unsubscribeUrl}` : "",
   ];
   return { subject: `${transfer.senderName} sent you ${transfer.fileName} [${transfer.id}]`, text: lines.filter(Boolean).join("\n") };
 }
@@ -36,7 +37,11 @@ export function createEmailAdapter(options: { smtpUrl?: string; from: string; lo
           subject,
           text,
           messageId: `<${request.message.clientMessageId}@ackline>`,
-          headers: { "X-Ackline-Transfer-Id": request.transfer.id },
+          headers: {
+            "X-Ackline-Transfer-Id": request.transfer.id,
+            // RFC 8058 one-click: mail clients POST `List-Unsubscribe=One-Click` to the link.
+            ...(request.unsubscribeUrl && { "List-Unsubscribe": `<${request.unsubscribeUrl}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" }),
+          },
         });
         if (!options.smtpUrl) options.log.info({ to: request.transfer.recipientEmail, subject }, "email copy (logged, no SMTP_URL)");
         return { kind: "accepted", providerMessageId: info.messageId, sent: true };

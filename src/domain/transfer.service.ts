@@ -255,13 +255,41 @@ export class TransferService {
       if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
       const metadata = { ip: client.ip ?? null, user_agent: client.userAgent ?? null };
       const stored = await markDownloaded(tx, transfer, { at: now, source: "gateway", dedupeKey: `download:${transfer.id}:${newId("dl")}`, metadata }, now);
-      const recipient: Caller = { principal: { tenantId: transfer.tenantId, subject: "recipient", scopes: new Set(), expiresAt: 0 }, ip: client.ip, client: client.userAgent };
-      await recordAudit(tx, recipient, "transfer.download", transfer.id, { via: "link" }, now);
+      await recordAudit(tx, recipientOf(transfer.tenantId, client), "transfer.download", transfer.id, { via: "link" }, now);
       return stored;
     });
     this.deps.publishUpdates(updates);
     const [view] = await loadTransferViews(this.deps.db, [transferId]);
     return view!;
+  }
+
+  /**
+   * The recipient unsubscribes from an email (its one-click link): an OPT_OUT on that message,
+   * which suppresses the address for the tenant. Doing it again changes nothing.
+   */
+  async recordUnsubscribe(messageId: string, client: { ip?: string; userAgent?: string; oneClick: boolean }, now = new Date()): Promise<{ email: string }> {
+    const { updates, email } = await this.deps.db.transaction(async (tx) => {
+      const [row] = await tx.select({ message: messages, transfer: transfers }).from(messages).innerJoin(transfers, eq(transfers.id, messages.transferId)).where(eq(messages.id, messageId));
+      const address = row?.message.channel === "EMAIL" ? row.transfer.recipientEmail : null;
+      if (!row || !address) throw new DomainError("NOT_FOUND", `email message ${messageId} not found`);
+      const metadata = { via: client.oneClick ? "one-click" : "page", ip: client.ip ?? null, user_agent: client.userAgent ?? null };
+      const optOut: IncomingEvent = {
+        event: "OPT_OUT",
+        occurredAt: now,
+        provider: row.message.provider,
+        source: "unsubscribe",
+        channel: "EMAIL",
+        correlation: { messageId, transferId: row.transfer.id },
+        dedupeKey: `unsubscribe:${messageId}`,
+        metadata,
+        raw: { message_id: messageId, event: "unsubscribe", ...metadata },
+      };
+      const stored = await storeEvents(tx, [optOut], now);
+      if (stored.outcomes[0]?.stored) await recordAudit(tx, recipientOf(row.transfer.tenantId, client), "suppression.unsubscribe", row.transfer.id, { address }, now);
+      return { updates: stored.updates, email: address };
+    });
+    this.deps.publishUpdates(updates);
+    return { email };
   }
 
   /** The caller's transfer, locked; another tenant's is as absent as a missing one. */
@@ -306,6 +334,11 @@ export class TransferService {
       }
     })();
   }
+}
+
+/** The recipient, acting through a signed link: audited under the tenant whose transfer it is. */
+function recipientOf(tenantId: string, client: { ip?: string; userAgent?: string }): Caller {
+  return { principal: { tenantId, subject: "recipient", scopes: new Set(), expiresAt: 0 }, ip: client.ip, client: client.userAgent };
 }
 
 /**

@@ -1,44 +1,11 @@
 import { createServer, type AddressInfo } from "node:net";
-import { simpleParser, type ParsedMail } from "mailparser";
 import { pino } from "pino";
-import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEmailAdapter } from "../../../src/delivery/email.adapter.js";
 import { sendRequest } from "../../helpers/send-request.js";
-
-interface Received {
-  from: string | undefined;
-  to: string[];
-  mail: ParsedMail;
-}
+import { rawHeader, startSmtp } from "../../helpers/smtp.js";
 
 const silent = pino({ level: "silent" });
-
-/** A real SMTP server on an ephemeral port (no STARTTLS, no auth: loopback only). */
-async function startSmtp(handlers: Pick<SMTPServerOptions, "onRcptTo" | "onData"> = {}) {
-  const received: Received[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    logger: false,
-    onData(stream, session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          received.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
-            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-            mail,
-          });
-          callback();
-        })
-        .catch((error: Error) => callback(error));
-    },
-    ...handlers,
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 function smtpError(message: string, responseCode: number): Error {
   return Object.assign(new Error(message), { responseCode });
@@ -77,6 +44,19 @@ describe("email adapter over SMTP (nodemailer → a real local smtp-server)", ()
     expect(text).toContain(`Message: ${request.message.id}`);
     expect(text).toContain(`Created: ${request.transfer.createdAt.toISOString()}`);
     expect(text).toContain("Ada Lovelace sent you analytical-engine-notes.pdf");
+  });
+
+  it("carries the one-click unsubscribe link (RFC 8058 headers and a line in the text) when it has one", async () => {
+    smtp = await startSmtp();
+    const adapter = createEmailAdapter({ smtpUrl: smtp.url, from: "Ackline <notify@ackline.example.test>", log: silent });
+    const unsubscribeUrl = "https://ackline.example.test/u/token-123";
+    await adapter.send({ ...sendRequest("EMAIL"), unsubscribeUrl });
+    await adapter.send(sendRequest("EMAIL"));
+    const [withLink, withoutLink] = smtp.received.map((received) => received.mail);
+    expect(rawHeader(withLink!, "List-Unsubscribe")).toBe(`<${unsubscribeUrl}>`);
+    expect(rawHeader(withLink!, "List-Unsubscribe-Post")).toBe("List-Unsubscribe=One-Click");
+    expect(withLink!.text).toContain(`Stop these notification emails: ${unsubscribeUrl}`);
+    expect(rawHeader(withoutLink!, "List-Unsubscribe")).toBeUndefined();
   });
 
   it("a 5xx rejection (550 mailbox unavailable) is permanent", async () => {

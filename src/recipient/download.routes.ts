@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
-import { errors } from "jose";
 import type { SigningKeys } from "../auth/signing-keys.js";
 import { DomainError } from "../domain/errors.js";
 import type { TransferRecord } from "../domain/model.js";
 import type { TransferService } from "../domain/transfer.service.js";
-import { landingPage, recordedPage, unavailablePage } from "./download.page.js";
+import { html, type LinkRequest, verifiedLinkId } from "./html.js";
+import { landingPage, recordedPage, unavailablePage } from "./pages.js";
 
 export interface DownloadRoutesOptions {
   signingKeys: SigningKeys;
@@ -13,7 +13,7 @@ export interface DownloadRoutesOptions {
   downloadUrlTemplate?: string;
 }
 
-type LinkRequest = { Params: { id: string }; Querystring: { tok?: string } };
+type LinkRoute = { Params: { id: string }; Querystring: { tok?: string } };
 
 /**
  * The recipient's side of a notification: `/t/<transfer id>?tok=<signed link token>`. GET shows
@@ -24,20 +24,11 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   // The button's form has no fields of its own: the token travels in the query string.
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, _body, done) => done(null, undefined));
 
-  const html = (reply: FastifyReply, status: number, body: string) =>
-    reply.code(status).header("cache-control", "no-store").header("referrer-policy", "no-referrer").type("text/html; charset=utf-8").send(body);
-
   /** The transfer the link names, or the page that says why there is none. */
-  async function linkedTransfer(request: { params: { id: string }; query: { tok?: string } }, reply: FastifyReply): Promise<TransferRecord | undefined> {
-    let transferId: string | undefined;
-    try {
-      transferId = await options.signingKeys.verifyLinkToken(request.query.tok ?? "");
-    } catch (error) {
-      if (error instanceof errors.JWTExpired) await html(reply, 410, unavailablePage("The link has expired."));
-      else await html(reply, 403, unavailablePage("The link is not valid."));
-      return undefined;
-    }
-    const transfer = transferId === request.params.id ? await options.transfers.forLink(transferId) : undefined;
+  async function linkedTransfer(request: LinkRequest, reply: FastifyReply): Promise<TransferRecord | undefined> {
+    const transferId = await verifiedLinkId(options.signingKeys, request, "download", reply);
+    if (!transferId) return undefined;
+    const transfer = await options.transfers.forLink(transferId);
     if (!transfer) {
       await html(reply, 403, unavailablePage("The link is not valid."));
       return undefined;
@@ -49,13 +40,13 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     return transfer;
   }
 
-  app.get<LinkRequest>("/t/:id", async (request, reply) => {
+  app.get<LinkRoute>("/t/:id", async (request, reply) => {
     const transfer = await linkedTransfer(request, reply);
     if (!transfer) return reply;
     return html(reply, 200, landingPage(transfer, `/t/${encodeURIComponent(transfer.id)}?tok=${encodeURIComponent(request.query.tok ?? "")}`));
   });
 
-  app.post<LinkRequest>("/t/:id", async (request, reply) => {
+  app.post<LinkRoute>("/t/:id", async (request, reply) => {
     const transfer = await linkedTransfer(request, reply);
     if (!transfer) return reply;
     try {

@@ -32,6 +32,20 @@ export function recordedPage(transfer: TransferRecord): string {
   return page(transfer.fileName, `<h1>${escapeHtml(transfer.fileName)}</h1><p>Your download is recorded; ${escapeHtml(transfer.senderName)} can see it.</p>`);
 }
 
+/** The unsubscribe link's page: the change itself is the POST of its button (or a mail client's one-click POST). */
+export function unsubscribePage(formAction: string): string {
+  return page(
+    "Unsubscribe",
+    `<h1>Stop transfer notification emails?</h1>
+<p>This address will get no more file-transfer notifications by email from this sender's organisation.</p>
+<form method="post" action="${escapeHtml(formAction)}"><button type="submit">Unsubscribe</button></form>`,
+  );
+}
+
+export function unsubscribedPage(email: string): string {
+  return page("Unsubscribed", `<h1>Unsubscribed</h1><p>${escapeHtml(email)} will get no more transfer notification emails from this sender's organisation.</p>`);
+}
+
 export function unavailablePage(reason: string): string {
   return page("Not available", `<h1>This file is not available</h1><p>${escapeHtml(reason)}</p>`);
 }

@@ -1,0 +1,29 @@
+import type { FastifyReply } from "fastify";
+import { errors } from "jose";
+import type { LinkScope, SigningKeys } from "../auth/signing-keys.js";
+import { unavailablePage } from "./pages.js";
+
+/** A recipient-facing page: never cached, and the signed link in its URL never leaks as a referrer. */
+export function html(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).header("cache-control", "no-store").header("referrer-policy", "no-referrer").type("text/html; charset=utf-8").send(body);
+}
+
+/** A recipient's link: `/<route>/<id>?tok=<token signed for that id and scope>`. */
+export type LinkRequest = { params: { id: string }; query: { tok?: string } };
+
+/**
+ * The id a link names if its token was signed for it and this use; otherwise the page that says
+ * why (410 once expired, else 403) is sent and the answer is undefined.
+ */
+export async function verifiedLinkId(signingKeys: SigningKeys, request: LinkRequest, scope: LinkScope, reply: FastifyReply): Promise<string | undefined> {
+  try {
+    if ((await signingKeys.verifyLinkToken(request.query.tok ?? "", scope)) === request.params.id) return request.params.id;
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) {
+      await html(reply, 410, unavailablePage("The link has expired."));
+      return undefined;
+    }
+  }
+  await html(reply, 403, unavailablePage("The link is not valid."));
+  return undefined;
+}
