@@ -14,6 +14,8 @@
  *                 local fake CPaaS that answers with known provider ids; graphql-ws subscribers on
  *                 them; webhooks sent at a fixed rate; the time from just before each POST to its
  *                 event arriving at the subscriber.
+ *    floor      — (bench/floor-server.ts) the same webhooks into verify + one group-committed
+ *                 INSERT per batch: the least a durable door can do here, for comparison.
  * 4. dispatch   — (bench/dispatch.ts) the fake CPaaS in its own process: its raw rate for the
  *                 adapter's own send request (autocannon, 25 connections, the most sends the
  *                 dispatcher has in flight), before and after; then a fresh Ackline sending 5,000
@@ -23,7 +25,7 @@
  * The machine is shared and noisy, so throughput is judged as a ratio against a reference measured
  * in the same run. Results go to stdout (a table) and bench/results.json.
  *
- * Knobs (environment): BENCH_PHASES (webhooks,dispatch: `webhooks` is phases 1–3, `dispatch` is 4;
+ * Knobs (environment): BENCH_PHASES (webhooks,dispatch: `webhooks` is phases 1–3 and the floor, `dispatch` is 4;
  * results.json then holds only what ran), BENCH_DURATION_S (10), BENCH_WARMUP_S (2),
  * BENCH_CONNECTIONS (50), BENCH_TRANSFERS (20000), BENCH_LATENCY_RATE (1000),
  * BENCH_LATENCY_DURATION_S (10), BENCH_LATENCY_TRANSFERS (100), BENCH_WS_CLIENTS (4),
