@@ -18,9 +18,9 @@ import { cpuMeter } from "./stats.js";
  * - raw rate: autocannon POSTs the generic CPaaS adapter's own request (built by the adapter, with
  *   a real signed link and the bearer token; a new client_message_id each time) straight at the
  *   fake CPaaS, measured before and after the dispatch run; the ratio uses the mean. It runs at
- *   BENCH_DISPATCH_CONNECTIONS (25): the dispatcher claims 25 messages a pass and sends them
- *   together, so it never has more than 25 sends in flight; at that concurrency the raw rate is
- *   the most the dispatcher could get from this provider.
+ *   BENCH_DISPATCH_CONNECTIONS (25): the dispatcher keeps at most 25 sends in flight per worker,
+ *   so at that concurrency the raw rate is the most it could get from this provider (each RCS
+ *   send also asks the capability query first, which the raw rate does not count).
  * - dispatch rate: a fresh Ackline (own process, fresh database) sending to the same fake
  *   process; BENCH_DISPATCH_MESSAGES transfers with one queued RCS message each are inserted in
  *   one transaction, and the clock runs from its commit until the fake has accepted every message.
