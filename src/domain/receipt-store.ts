@@ -289,8 +289,8 @@ export async function storeEvents(tx: Transaction, events: IncomingEvent[], now 
 }
 
 /**
- * Records the provider's id for a message once its send API accepted it, and attaches any events
- * that arrived for that id before the answer did.
+ * Records the provider's id for a message once its send API accepted it, and attaches (and
+ * applies, suppressions included) any events that arrived for that id before the answer did.
  */
 export async function recordProviderMessageId(
   tx: Transaction,
@@ -319,7 +319,10 @@ export async function recordProviderMessageId(
     })
     .where(and(eq(receiptEvents.providerMessageId, providerMessageId), isNull(receiptEvents.messageId)))
     .returning();
-  return applyStoredEvents(tx, lockedTransfers, transferMessages, attached, now);
+  const updates = await applyStoredEvents(tx, lockedTransfers, transferMessages, attached, now);
+  // An opt-out that outran the send's answer suppresses the address now that it is matched.
+  await suppressFromEvents(tx, attached, new Map([[transfer.id, transfer]]), now);
+  return updates;
 }
 
 /** Loads transfers as they now stand, with their messages (no locks). */

@@ -33,7 +33,8 @@ describe("opt-outs and the suppression list", () => {
   const suppressions = async (as = token) => (await graphql(server.url, SuppressionsDocument, {}, as)).body.data!.suppressions;
 
   beforeAll(async () => {
-    cpaas = await startFakeCpaas();
+    // The send API's answer for a number ending 9998 is held back, so a receipt can outrun it.
+    cpaas = await startFakeCpaas(undefined, { delayMs: (body) => (body.to.endsWith("9998") ? 1500 : 0) });
     server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url } });
     token = await tokenFor(uniqueTenant("suppress"));
   });
@@ -49,7 +50,9 @@ describe("opt-outs and the suppression list", () => {
       const send = await cpaas.waitForSend(first.id);
       const optOut = await postGeneric(server.url, { event: "message.optout", timestamp: new Date().toISOString(), message_id: send.providerMessageId, channel: "rcs" });
       expect(optOut.status).toBe(200);
-      expect(await suppressions()).toContainEqual(expect.objectContaining({ kind: "PHONE", address: phone, reason: "OPT_OUT", createdBy: "receipt" }));
+      // The receipt may outrun the send's answer: it suppresses once it is matched to the message.
+      const suppressed = await eventually(async () => (await suppressions()).find((suppression) => suppression.address === phone), "the phone to be suppressed");
+      expect(suppressed).toMatchObject({ kind: "PHONE", reason: "OPT_OUT", createdBy: "receipt" });
 
       const second = await create({ phone, email: "still-fine@example.com" });
       const tried = await settled(second.id);
@@ -62,6 +65,18 @@ describe("opt-outs and the suppression list", () => {
       expect(cpaas.sends.filter((candidate) => candidate.body.params.transfer_id === second.id)).toHaveLength(0);
       const history = (await graphql(server.url, ReceiptEventsDocument, { filter: { transferId: second.id, event: "OPT_OUT" } }, token)).body.data!.receiptEvents.edges;
       expect(history.map((edge) => edge.node.metadata.suppressed)).toEqual([true]);
+    });
+
+    it("an opt-out that outruns the send API's answer suppresses the phone once the answer is recorded", async () => {
+      const phone = "+14165559998";
+      const transfer = await create({ phone });
+      const send = await cpaas.waitForSend(transfer.id);
+      const optOut = await postGeneric(server.url, { event: "message.optout", timestamp: new Date().toISOString(), message_id: send.providerMessageId, channel: "rcs" });
+      expect(optOut.body).toMatchObject({ stored: 1 });
+      // Unmatched until the answer comes: nobody is suppressed yet.
+      expect((await suppressions()).map((suppression) => suppression.address)).not.toContain(phone);
+      const suppressed = await eventually(async () => (await suppressions()).find((suppression) => suppression.address === phone), "the phone to be suppressed");
+      expect(suppressed).toMatchObject({ kind: "PHONE", reason: "OPT_OUT", createdBy: "receipt" });
     });
 
     it("suppression is per tenant", async () => {
