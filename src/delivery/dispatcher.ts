@@ -5,7 +5,7 @@ import { deliveryAttempts, messages, transfers } from "../db/schema.js";
 import { policyOf } from "../domain/delivery-policy.js";
 import { sendDueFallbacks } from "../domain/fallback.js";
 import type { Channel, SuppressionRecord, TransferUpdate } from "../domain/model.js";
-import { type IncomingEvent, recordProviderMessageId, storeEvents } from "../domain/receipt-store.js";
+import { ownMessageEvent, recordProviderMessageId, storeEvents } from "../domain/receipt-store.js";
 import { suppressionFor } from "../domain/suppression.service.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
@@ -267,34 +267,18 @@ export class Dispatcher {
         .set({ status: "SUPPRESSED", dispatchState: "done", leaseUntil: null, lastError: reason, updatedAt: now })
         .where(eq(messages.id, message.id));
       await insertAttempt(tx, message, { at: now, provider, outcome: "SUPPRESSED", error: reason });
-      const event: IncomingEvent = {
-        event: "OPT_OUT",
+      const event = ownMessageEvent({ ...message, provider }, "OPT_OUT", {
         occurredAt: now,
-        provider,
-        source: "ackline",
-        channel: message.channel,
-        correlation: { messageId: message.id, transferId: message.transferId },
         dedupeKey: `ackline:${message.id}:suppressed`,
         metadata: { suppressed: true, reason, suppression_reason: suppression.reason },
-        raw: { message_id: message.id, suppressed: true },
-      };
+      });
       return (await storeEvents(tx, [event], now)).updates;
     });
   }
 
   private async record(message: ClaimedMessage, provider: string, outcome: SendOutcome): Promise<TransferUpdate[]> {
     const now = new Date();
-    const decision = (event: "SENT" | "FAILED", metadata: Record<string, unknown>): IncomingEvent => ({
-      event,
-      occurredAt: now,
-      provider,
-      source: "ackline",
-      channel: message.channel,
-      correlation: { messageId: message.id, transferId: message.transferId },
-      dedupeKey: `ackline:${message.id}:${event.toLowerCase()}`,
-      metadata,
-      raw: { message_id: message.id, ...metadata },
-    });
+    const decision = (event: "SENT" | "FAILED", metadata: Record<string, unknown>) => ownMessageEvent({ ...message, provider }, event, { occurredAt: now, metadata });
 
     const retry = outcome.kind === "transient" && message.attempts < this.deps.maxAttempts;
     const retryAt = retry ? new Date(now.getTime() + retryDelayMs(message.attempts, outcome.retryAfterMs)) : null;

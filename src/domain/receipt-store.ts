@@ -6,6 +6,7 @@ import type {
   MessageRecord,
   NormalizedEvent,
   ReceiptEventRecord,
+  ReceiptEventType,
   TransferRecord,
   TransferUpdate,
   TransferView,
@@ -17,6 +18,29 @@ import { suppressFromEvents } from "./suppression.service.js";
 /** A normalized event and the door it came through. */
 export interface IncomingEvent extends NormalizedEvent {
   source: string;
+}
+
+/**
+ * An event Ackline records itself about one of its messages (queued, sent, failed, revoked,
+ * suppressed, unsubscribed): its raw payload is what Ackline knew, and by default its key is
+ * `ackline:<message id>:<event>`, so recording it twice stores it once.
+ */
+export function ownMessageEvent(
+  message: { id: string; transferId: string; channel: Channel; provider: string },
+  event: ReceiptEventType,
+  details: { occurredAt: Date; metadata: Record<string, unknown>; dedupeKey?: string; source?: string },
+): IncomingEvent {
+  return {
+    event,
+    occurredAt: details.occurredAt,
+    provider: message.provider,
+    source: details.source ?? "ackline",
+    channel: message.channel,
+    correlation: { messageId: message.id, transferId: message.transferId },
+    dedupeKey: details.dedupeKey ?? `ackline:${message.id}:${event.toLowerCase()}`,
+    metadata: details.metadata,
+    raw: { message_id: message.id, event: event.toLowerCase(), ...details.metadata },
+  };
 }
 
 export interface StoreOutcome {

@@ -11,7 +11,7 @@ import { emailSchema, parseInput, phoneSchema } from "./validation.js";
 import { CHANNELS, type Channel, type RevokeOutcome, type TransferRecord, type TransferUpdate, type TransferView } from "./model.js";
 import { fallbackDueAt, initialMessages, type PlannedMessage, policyOf } from "./delivery-policy.js";
 import { tenantDeliveryPolicy } from "./delivery-policy.service.js";
-import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
+import { type IncomingEvent, loadTransferViews, ownMessageEvent, storeEvents } from "./receipt-store.js";
 
 const DEFAULT_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 const MAX_LIFETIME_MS = 90 * 24 * 3600 * 1000;
@@ -156,10 +156,17 @@ export class TransferService {
         .update(messages)
         .set({ dispatchState: "done", leaseUntil: null, updatedAt: now })
         .where(eq(messages.transferId, transferId))
-        .returning({ id: messages.id, channel: messages.channel, provider: messages.provider, providerMessageId: messages.providerMessageId, status: messages.status });
+        .returning({
+          id: messages.id,
+          transferId: messages.transferId,
+          channel: messages.channel,
+          provider: messages.provider,
+          providerMessageId: messages.providerMessageId,
+          status: messages.status,
+        });
       await recordAudit(tx, caller, "transfer.revoke", transferId, { reason: reason ?? null }, now);
       const revoked = own.map((message) =>
-        revokedEvent(message, transferId, `ackline:${message.id}:revoked`, { reason: reason ?? "revoked by the sender", revoked_by: caller.principal.subject }, now),
+        ownMessageEvent(message, "REVOKED", { occurredAt: now, metadata: { reason: reason ?? "revoked by the sender", revoked_by: caller.principal.subject } }),
       );
       // Handed to a provider and not yet delivered: the provider may still withdraw it.
       const atProvider = own.flatMap((message) =>
@@ -168,7 +175,7 @@ export class TransferService {
       return { updates: (await storeEvents(tx, revoked, now)).updates, inFlight: atProvider };
     });
     this.deps.publishUpdates(updates);
-    await this.withdrawAtProviders(transferId, inFlight);
+    await this.withdrawAtProviders(inFlight);
     const [view] = await loadTransferViews(this.deps.db, [transferId]);
     return view!;
   }
@@ -177,17 +184,17 @@ export class TransferService {
    * Best effort, after the revocation is durable: each provider that can withdraw an accepted
    * message is asked to, and its answer is recorded on the message as a REVOKED event.
    */
-  private async withdrawAtProviders(transferId: string, inFlight: Array<{ id: string; channel: Channel; provider: string; providerMessageId: string }>): Promise<void> {
+  private async withdrawAtProviders(inFlight: Array<{ id: string; transferId: string; channel: Channel; provider: string; providerMessageId: string }>): Promise<void> {
     const { revokeAtProvider } = this.deps;
     if (!revokeAtProvider || inFlight.length === 0) return;
     const answers = await Promise.all(inFlight.map(async (message) => ({ message, outcome: await revokeAtProvider(message) })));
     const events = answers.flatMap(({ message, outcome }) =>
       outcome
         ? [
-            revokedEvent(message, transferId, `ackline:${message.id}:provider-revoke`, {
-              provider_revoke: outcome.revoked ? "accepted" : "refused",
-              code: outcome.code ?? null,
-              error: outcome.error ?? null,
+            ownMessageEvent(message, "REVOKED", {
+              occurredAt: new Date(),
+              dedupeKey: `ackline:${message.id}:provider-revoke`,
+              metadata: { provider_revoke: outcome.revoked ? "accepted" : "refused", code: outcome.code ?? null, error: outcome.error ?? null },
             }),
           ]
         : [],
@@ -273,17 +280,7 @@ export class TransferService {
       const address = row?.message.channel === "EMAIL" ? row.transfer.recipientEmail : null;
       if (!row || !address) throw new DomainError("NOT_FOUND", `email message ${messageId} not found`);
       const metadata = { via: client.oneClick ? "one-click" : "page", ip: client.ip ?? null, user_agent: client.userAgent ?? null };
-      const optOut: IncomingEvent = {
-        event: "OPT_OUT",
-        occurredAt: now,
-        provider: row.message.provider,
-        source: "unsubscribe",
-        channel: "EMAIL",
-        correlation: { messageId, transferId: row.transfer.id },
-        dedupeKey: `unsubscribe:${messageId}`,
-        metadata,
-        raw: { message_id: messageId, event: "unsubscribe", ...metadata },
-      };
+      const optOut = ownMessageEvent(row.message, "OPT_OUT", { occurredAt: now, metadata, source: "unsubscribe", dedupeKey: `unsubscribe:${messageId}` });
       const stored = await storeEvents(tx, [optOut], now);
       if (stored.outcomes[0]?.stored) await recordAudit(tx, recipientOf(row.transfer.tenantId, client), "suppression.unsubscribe", row.transfer.id, { address }, now);
       return { updates: stored.updates, email: address };
@@ -408,49 +405,16 @@ export async function queueMessages(
   const queued = await tx.insert(messages).values(rows).onConflictDoNothing().returning();
   if (queued.length === 0) return [];
   const reasons = new Map(planned.map((plan, index) => [rows[index]!.id, plan.reason]));
-  const events = queued.map((message) =>
-    queuedEvent(message, now, {
+  // Every arrow in the flow is a stored event: queueing a message is the first, and it says why.
+  const events = queued.map((message) => {
+    const metadata = {
       reason: reasons.get(message.id),
       ...(message.fallbackOfMessageId && { fallback_of: message.fallbackOfMessageId }),
       ...(message.nextAttemptAt > now && { scheduled_for: message.nextAttemptAt.toISOString() }),
       ...(message.fallbackAt && { fallback_at: message.fallbackAt.toISOString() }),
-    }),
-  );
+    };
+    return ownMessageEvent(message, "QUEUED", { occurredAt: now, metadata });
+  });
   return (await storeEvents(tx, events, now)).updates;
 }
 
-/** The sender's revocation of a message, or its provider's answer to withdrawing it. */
-function revokedEvent(
-  message: { id: string; channel: Channel; provider: string },
-  transferId: string,
-  dedupeKey: string,
-  metadata: Record<string, unknown>,
-  now = new Date(),
-): IncomingEvent {
-  return {
-    event: "REVOKED",
-    occurredAt: now,
-    provider: message.provider,
-    source: "ackline",
-    channel: message.channel,
-    correlation: { messageId: message.id, transferId },
-    dedupeKey,
-    metadata,
-    raw: { message_id: message.id, event: "revoked", ...metadata },
-  };
-}
-
-/** Every arrow in the flow is a stored event: queueing a message is the first. */
-function queuedEvent(message: { id: string; transferId: string; channel: Channel; provider: string }, now: Date, metadata: Record<string, unknown>): IncomingEvent {
-  return {
-    event: "QUEUED",
-    occurredAt: now,
-    provider: message.provider,
-    source: "ackline",
-    channel: message.channel,
-    correlation: { messageId: message.id, transferId: message.transferId },
-    dedupeKey: `ackline:${message.id}:queued`,
-    metadata,
-    raw: { message_id: message.id, event: "queued", ...metadata },
-  };
-}

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { GenericSendBody } from "../../src/delivery/generic-cpaas.adapter.js";
+import { listenOnLoopback } from "./listen.js";
 
 export interface FakeSend {
   body: GenericSendBody;
@@ -55,10 +55,9 @@ export async function startFakeCpaas(
       response.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ id }));
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     sends,
     /** Resolves once a send for this transfer was accepted. */
     async waitForSend(transferId: string, timeoutMs = 10_000): Promise<FakeSend> {
@@ -70,6 +69,6 @@ export async function startFakeCpaas(
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: listening.close,
   };
 }

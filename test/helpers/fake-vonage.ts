@@ -1,7 +1,7 @@
 import { randomUUID, type KeyObject } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { jwtVerify, type JWTPayload } from "jose";
+import { listenOnLoopback } from "./listen.js";
 
 export interface VonageFakeRequest {
   method: string;
@@ -137,11 +137,10 @@ export async function startFakeVonage(options: {
       response.writeHead(reply.status, { "content-type": contentType, ...reply.headers }).end(isText ? (reply.body as string) : JSON.stringify(reply.body ?? {}));
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: listening.close,
   };
 }
