@@ -10,6 +10,7 @@ import type { Config } from "./config.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/client.js";
 import { DomainError } from "./domain/errors.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
+import { ReceiptApplier, receiptBacklog } from "./domain/receipt-applier.js";
 import { ReceiptService } from "./domain/receipt.service.js";
 import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
 import { SuppressionService } from "./domain/suppression.service.js";
@@ -24,7 +25,7 @@ import { formatGraphQLError } from "./graphql/errors.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { attachGraphQLWebSocket } from "./graphql/websocket.js";
 import { createLogger, type Logger } from "./logger.js";
-import { createMetrics, registerDispatchBacklog } from "./metrics.js";
+import { backlogAgeSeconds, createMetrics, registerDispatchBacklog, registerReceiptBacklog } from "./metrics.js";
 import { createTransferEvents, type TransferEvents } from "./pubsub/pubsub.js";
 import { webhookRoutes } from "./webhooks/webhook.routes.js";
 
@@ -78,6 +79,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   const events: TransferEvents = createTransferEvents(config.redisUrl, log);
   const metrics = createMetrics();
   registerDispatchBacklog(metrics, () => dispatchBacklog(database.db));
+  registerReceiptBacklog(metrics, () => receiptBacklog(database.db));
   const signingKeys = await SigningKeys.load(config.signingKeys);
   const verifier = createAccessTokenVerifier(config.auth);
   const http = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), trustProxy: true });
@@ -105,9 +107,17 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
           leaseMs: config.dispatchLeaseMs,
           throttle: config.dispatchRateLimits.size > 0 ? new SendThrottle(database.db, config.dispatchRateLimits) : undefined,
         });
-  const receipts = new ReceiptService(database.db, events, {
-    maxBatch: 200,
+  // Every role folds: appended events are folded by whichever instance gets to them first.
+  const applier = new ReceiptApplier({
+    db: database.db,
+    publishUpdates: (updates) => events.publishUpdates(updates),
+    onError: (error) => log.error({ err: error, component: "receipt-applier" }, "folding receipts failed; retrying"),
+    backlogLimit: config.receiptBacklogLimit,
+  });
+  const receipts = new ReceiptService(database.db, {
+    maxBatch: 500,
     concurrency: database.concurrency,
+    onAppended: () => applier.wake(),
     observeBatch: (size) => metrics.ingestBatchSize.observe(size),
   });
   const services: GraphQLServices = {
@@ -140,8 +150,10 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   http.get("/healthz", async () => ({ status: "ok" }));
   http.get("/readyz", async (_request, reply) => {
     try {
-      await Promise.all([pingDatabase(database.db), events.ping()]);
-      return { status: "ready", database: database.kind, pubsub: events.kind };
+      const [, , backlog] = await Promise.all([pingDatabase(database.db), events.ping(), receiptBacklog(database.db, config.receiptBacklogLimit)]);
+      // Reported, not failed on: the backlog is shared by every instance, and a full one only closes the webhook door.
+      const receipts = { backlog: backlog.events, oldestSeconds: backlogAgeSeconds(backlog.oldestReceivedAt), limit: config.receiptBacklogLimit };
+      return { status: "ready", database: database.kind, pubsub: events.kind, receipts };
     } catch (error) {
       return reply.code(503).send({ status: "unavailable", error: (error as Error).message });
     }
@@ -155,6 +167,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     });
     await http.register(webhookRoutes, {
       receipts,
+      saturated: () => applier.saturated(),
       secrets: config.webhookSecrets,
       bodyLimit: config.webhookBodyLimit,
       metrics,
@@ -176,11 +189,13 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
         websocket = attachGraphQLWebSocket({ server: http.server, schema, verifier, services, log });
       }
       dispatcher?.start();
+      applier.start();
       return listeningUrl;
     },
     async close() {
       await dispatcher?.stop();
       stopSimulator();
+      await applier.stop();
       await websocket?.close();
       await closeHttp(http);
       await apollo.stop().catch(() => {});

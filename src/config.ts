@@ -59,6 +59,7 @@ const environmentSchema = z.object({
   DISPATCH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   DISPATCH_LEASE_MS: z.coerce.number().int().min(1000).default(60_000),
   WEBHOOK_BODY_LIMIT: z.coerce.number().int().min(1024).default(256 * 1024),
+  RECEIPT_BACKLOG_LIMIT: z.coerce.number().int().min(1).default(1_000_000),
   DISPATCH_RATE_LIMITS: z
     .string()
     .default("")
@@ -112,6 +113,8 @@ export interface Config {
   /** Sends per second (and burst) per provider and channel, shared by every instance; none: unpaced. */
   dispatchRateLimits: ReadonlyMap<string, RateLimit>;
   webhookBodyLimit: number;
+  /** Acknowledged events not yet folded beyond which the webhook door answers 503 (about a minute of peak ingest by default). */
+  receiptBacklogLimit: number;
   /** Secrets invented at start (embedded mode); the dev token is printed only then. */
   generatedAuthSecret: boolean;
 }
@@ -241,6 +244,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     dispatchLeaseMs: e.DISPATCH_LEASE_MS,
     dispatchRateLimits: e.DISPATCH_RATE_LIMITS,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
+    receiptBacklogLimit: e.RECEIPT_BACKLOG_LIMIT,
     generatedAuthSecret: !authConfigured,
   };
 }

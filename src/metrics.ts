@@ -22,6 +22,34 @@ export function registerDispatchBacklog(metrics: Metrics, backlog: () => Promise
   });
 }
 
+/** Seconds since the oldest of them arrived (0 with none waiting). */
+export function backlogAgeSeconds(oldestReceivedAt: Date | null, now = Date.now()): number {
+  return oldestReceivedAt ? Math.max(0, (now - oldestReceivedAt.getTime()) / 1000) : 0;
+}
+
+/** The receipt applier's lag, read from the event log itself when scraped (every instance's appends count). */
+export function registerReceiptBacklog(metrics: Metrics, backlog: () => Promise<{ events: number; oldestReceivedAt: Date | null }>): void {
+  // One query serves both gauges of a scrape.
+  let scrape: Promise<{ events: number; oldestReceivedAt: Date | null }> | undefined;
+  const read = () => (scrape ??= backlog().finally(() => setImmediate(() => (scrape = undefined))));
+  new Gauge({
+    name: "ackline_receipt_backlog_events",
+    help: "Acknowledged webhook events appended to the event log and not yet folded into statuses",
+    registers: [metrics.registry],
+    async collect() {
+      this.set((await read()).events);
+    },
+  });
+  new Gauge({
+    name: "ackline_receipt_backlog_oldest_seconds",
+    help: "Age of the oldest acknowledged event not yet folded (0 when none waits)",
+    registers: [metrics.registry],
+    async collect() {
+      this.set(backlogAgeSeconds((await read()).oldestReceivedAt));
+    },
+  });
+}
+
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -1,9 +1,10 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 import type { DeliveryPolicy } from "../domain/delivery-policy.js";
 import type {
   AddressKind,
   Channel,
+  Correlation,
   DeliveryOutcome,
   MessageStatus,
   ReceiptEventType,
@@ -109,11 +110,19 @@ export const receiptEvents = pgTable(
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
     raw: jsonb("raw").notNull(),
     dedupeKey: text("dedupe_key").notNull().unique(),
+    /**
+     * Appended by a webhook door and acknowledged, not yet folded into statuses by the applier.
+     * Until then the event belongs to no tenant; the correlation below says where it points.
+     */
+    pending: boolean("pending").notNull().default(false),
+    /** What the event names to find its message by (the applier reads it; kept as evidence). */
+    correlation: jsonb("correlation").$type<Correlation>(),
   },
   (t) => [
     index("receipt_events_tenant_transfer_occurred").on(t.tenantId, t.transferId, t.occurredAt),
     index("receipt_events_tenant_occurred_id").on(t.tenantId, t.occurredAt, t.id),
-    index("receipt_events_unmatched").on(t.providerMessageId).where(sql`message_id IS NULL`),
+    index("receipt_events_unmatched").on(t.providerMessageId).where(sql`message_id IS NULL AND NOT pending`),
+    index("receipt_events_pending").on(t.id).where(sql`pending`),
   ],
 );
 

@@ -7,6 +7,7 @@ import { sendDueFallbacks } from "../domain/fallback.js";
 import type { Channel, SuppressionRecord, TransferUpdate } from "../domain/model.js";
 import { ownMessageEvent, recordProviderMessageId, storeEvents } from "../domain/receipt-store.js";
 import { suppressionFor } from "../domain/suppression.service.js";
+import { WakeableLoop } from "../domain/wakeable-loop.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryAdapter, SendOutcome } from "./adapter.js";
@@ -68,47 +69,30 @@ type ClaimedMessage = { id: string; tenantId: string; transferId: string; channe
  * lease carries the same client message id, which the provider drops.
  */
 export class Dispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = true;
+  private readonly loop: WakeableLoop;
   /** Set while a pass waits on sends in flight. */
   private nudge: (() => void) | undefined;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.loop = new WakeableLoop(() => this.pass(), {
+      pollMs: deps.pollMs ?? 500,
+      onError: (error) => deps.log.error({ err: error }, "dispatch pass failed"),
+      // A pass waiting on slow sends claims more at once.
+      onWakeWhileRunning: () => this.nudge?.(),
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.wake();
+    this.loop.start();
   }
 
   /** Runs a pass now (or right after the current one), and lets a pass waiting on slow sends claim more. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      this.nudge?.();
-      return;
-    }
-    clearTimeout(this.timer);
-    this.running = this.pass()
-      .catch((error: unknown) => this.deps.log.error({ err: error }, "dispatch pass failed"))
-      .finally(() => {
-        this.running = undefined;
-        if (this.stopped) return;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        } else {
-          this.timer = setTimeout(() => this.wake(), this.deps.pollMs ?? 500);
-        }
-      });
+    this.loop.wake();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   private async pass(): Promise<void> {
@@ -119,7 +103,7 @@ export class Dispatcher {
     // (a wake, or the poll interval passing) is claimed while it is still out.
     const inFlight = new Set<Promise<void>>();
     let drained = false;
-    while (!this.stopped) {
+    while (!this.loop.isStopped) {
       const room = MAX_IN_FLIGHT - inFlight.size;
       if (!drained && room >= MAX_IN_FLIGHT / 2) {
         const claimed = await this.claim(room);

@@ -1,24 +1,23 @@
 import { lte } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { templates } from "../db/schema.js";
-import type { EventPublisher } from "../pubsub/pubsub.js";
 import { GroupCommitter } from "./group-commit.js";
 import type { TemplateUpdate } from "./model.js";
-import { type IncomingEvent, type StoreOutcome, storeEvents } from "./receipt-store.js";
+import { appendEvents, type IncomingEvent, type StoreOutcome } from "./receipt-store.js";
 
 /**
- * The durable half of the webhook side-door: events are stored in group-committed transactions,
- * callers are answered once their batch is durable, and subscribers hear of it after commit.
+ * The durable half of the webhook side-door: events are appended to the event log in
+ * group-committed batches, and each caller is answered once its batch is durable. Folding them
+ * into statuses is the receipt applier's job, woken after every commit.
  */
 export class ReceiptService {
   private readonly committer: GroupCommitter<IncomingEvent, StoreOutcome>;
 
   constructor(
     private readonly db: Database,
-    private readonly publisher: EventPublisher,
-    private readonly options: { maxBatch: number; concurrency: number; observeBatch?: (size: number) => void },
+    private readonly options: { maxBatch: number; concurrency: number; onAppended(): void; observeBatch?: (size: number) => void },
   ) {
-    this.committer = new GroupCommitter((events) => this.storeBatch(events), options);
+    this.committer = new GroupCommitter((events) => this.appendBatch(events), options);
   }
 
   ingest(events: IncomingEvent[]): Promise<StoreOutcome[]> {
@@ -39,10 +38,10 @@ export class ReceiptService {
     }
   }
 
-  private async storeBatch(events: IncomingEvent[]): Promise<StoreOutcome[]> {
-    const { outcomes, updates } = await this.db.transaction((tx) => storeEvents(tx, events));
+  private async appendBatch(events: IncomingEvent[]): Promise<StoreOutcome[]> {
+    const outcomes = await appendEvents(this.db, events);
     this.options.observeBatch?.(events.length);
-    this.publisher.publishUpdates(updates);
+    this.options.onAppended();
     return outcomes;
   }
 }

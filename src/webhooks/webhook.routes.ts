@@ -6,6 +6,8 @@ import { webhookProviders } from "./providers/index.js";
 
 export interface WebhookRoutesOptions {
   receipts: ReceiptService;
+  /** True while the applier's backlog is past its limit: new work is refused until it catches up. */
+  saturated(): boolean;
   secrets: WebhookSecrets;
   bodyLimit: number;
   metrics: Metrics;
@@ -17,8 +19,8 @@ const RETRY_AFTER_SECONDS = "5";
 
 /**
  * `POST /webhooks/<provider>`: verify the raw bytes, normalize, then answer 200 only once the
- * events are durable. The raw-body parser is registered inside this plugin and never leaks into
- * the GraphQL route.
+ * events are appended to the event log (durable; folding them into statuses follows). The
+ * raw-body parser is registered inside this plugin and never leaks into the GraphQL route.
  */
 export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (app, options) => {
   app.removeAllContentTypeParsers();
@@ -42,6 +44,11 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
       return reply.code(error.statusCode).send({ error: error.message });
     }
 
+    if (options.saturated()) {
+      count(503);
+      request.log.warn({ provider: provider.name }, "webhook refused: the receipt backlog is past its limit");
+      return reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).send({ error: "receipt backlog full, retry later" });
+    }
     try {
       const outcomes = await options.receipts.ingest(delivery.events.map((event) => ({ ...event, source: provider.name })));
       await options.receipts.recordTemplateUpdates(delivery.templateUpdates);

@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
+import { eventually } from "./wait.js";
 import { TEST_ENABLEX_BASIC, TEST_GENERIC_SECRET, TEST_STANDARD_SECRET, TEST_TWILIO_AUTH_TOKEN, TEST_VONAGE_SIGNATURE_SECRET } from "./server.js";
 
 export interface PostResult {
@@ -11,9 +12,24 @@ export function postWebhook(url: string, provider: string, body: string | Buffer
   return postTo(`${url}/webhooks/${provider}`, body, headers);
 }
 
-/** POSTs to a full URL (a door with a query string, say); JSON unless the headers say otherwise. */
+/**
+ * Waits until the receipt applier has folded every acknowledged event (the door answers once an
+ * event is appended; statuses, history and subscribers follow from the fold).
+ */
+export async function receiptsFolded(serverUrl: string): Promise<void> {
+  await eventually(async () => {
+    const ready = (await (await fetch(`${new URL(serverUrl).origin}/readyz`)).json()) as { receipts?: { backlog: number } };
+    return ready.receipts?.backlog === 0 ? true : undefined;
+  }, "the receipt applier to fold every acknowledged event");
+}
+
+/**
+ * POSTs to a full URL (a door with a query string, say); JSON unless the headers say otherwise.
+ * An acknowledged delivery is returned once folded, so callers read the statuses it moved.
+ */
 export async function postTo(url: string, body: string | Buffer, headers: Record<string, string>): Promise<PostResult> {
   const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+  if (response.status === 200) await receiptsFolded(url);
   const text = await response.text();
   const contentType = response.headers.get("content-type") ?? "";
   // Ackline answers JSON, except where a provider expects its own format (TwiML to Twilio's inbound webhook).

@@ -15,7 +15,7 @@ import {
 import { graphql, subscribe, wsClient } from "../helpers/graphql.js";
 import { startTestServer, tokenFor, type TestServer } from "../helpers/server.js";
 import { hasPostgres } from "../helpers/services.js";
-import { genericSignature, postEnablex, postGeneric, postStandard } from "../helpers/webhooks.js";
+import { genericSignature, postEnablex, postGeneric, postStandard, receiptsFolded } from "../helpers/webhooks.js";
 
 /**
  * A generic CPaaS send API whose answer can be held back for a chosen recipient, with a provider
@@ -273,6 +273,7 @@ describe("webhook side-door — successful deliveries", () => {
         expect(response.status, contentType ?? "no content-type").toBe(200);
         expect(await response.json(), contentType ?? "no content-type").toEqual({ received: 1, stored: 1, duplicates: 0 });
       }
+      await receiptsFolded(server.url);
       expect((await webhookEvents(acme, transfer.id)).map((event) => event.event)).toEqual(["SENT", "DELIVERED", "READ"]);
     });
 
@@ -715,7 +716,7 @@ describe("webhook side-door — successful deliveries", () => {
     }
   });
 
-  it("every acknowledged event is durable and readable at once", async () => {
+  it("every acknowledged event is durable and readable once folded", async () => {
     const { transfer, providerMessageId } = await sentTransfer();
     const payloads = Array.from({ length: 15 }, (_, index) => ({ event: "message.clicked", timestamp: at(index), message_id: providerMessageId }));
     const results = await Promise.all(payloads.map((payload) => postGeneric(server.url, payload)));

@@ -1,0 +1,220 @@
+import { sql } from "drizzle-orm";
+import type { Transaction } from "../db/client.js";
+import { messages, type receiptEvents, transfers } from "../db/schema.js";
+import { textArray, timestamp } from "../db/sql.js";
+import { fallbackAfter } from "./delivery-policy.js";
+import type { Channel, Correlation, MessageRecord, ReceiptEventRecord, TransferRecord, TransferUpdate, TransferView } from "./model.js";
+import { deriveTransferStatus, nextMessageStatus } from "./status.js";
+import { suppressFromEvents } from "./suppression.service.js";
+
+/*
+ * The fold: events find their message and transfer (correlation, under the locks that make the
+ * answer stable), then move statuses through the pure reducer in `status.ts`. Used by the
+ * receipt applier for appended webhook events, and inline by Ackline's own decisions.
+ */
+
+export type EventRow = typeof receiptEvents.$inferSelect;
+export type TransferRow = typeof transfers.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
+
+export function unique<T>(values: Iterable<T | undefined | null>): T[] {
+  return [...new Set([...values].filter((value): value is T => value !== undefined && value !== null))];
+}
+
+const CHANNEL_ORDER: Record<Channel, number> = { RCS: 0, SMS: 1, EMAIL: 2 };
+
+export function toView(transfer: TransferRecord, transferMessages: MessageRecord[], now = new Date()): TransferView {
+  const ordered = [...transferMessages].sort(
+    (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || CHANNEL_ORDER[a.channel] - CHANNEL_ORDER[b.channel],
+  );
+  return { ...transfer, status: deriveTransferStatus(transfer, ordered, now), messages: ordered };
+}
+
+/**
+ * Serializes everyone who matches or attaches events by a provider message id: a receipt may
+ * outrun the send API's answer, and without this the receipt and the answer could each commit
+ * without seeing the other, leaving the event unmatched forever. Taken in a fixed order, before
+ * any row lock, so two transactions never deadlock.
+ */
+export async function lockProviderMessageIds(tx: Transaction, providerMessageIds: string[]): Promise<void> {
+  if (providerMessageIds.length === 0) return;
+  await tx.execute(
+    sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtext(x) AS k FROM unnest(${textArray(providerMessageIds)}) AS x ORDER BY k) AS keys`,
+  );
+}
+
+interface LockTargets {
+  providerMessageIds: string[];
+  messageIds: string[];
+  transferIds: string[];
+  /** Inbound phones: each locks its latest open transfer. */
+  phones: string[];
+}
+
+/**
+ * Locks every transfer the events may belong to, in id order. Transfer rows are the
+ * serialization point for every status change of a transfer and its messages. A message's
+ * transfer never changes and its provider id changes only under the advisory lock held here,
+ * so the subqueries cannot go stale while the locks are awaited.
+ */
+export async function lockTransfers(tx: Transaction, targets: LockTargets, now: Date): Promise<TransferRow[]> {
+  if (Object.values(targets).every((list: string[]) => list.length === 0)) return [];
+  return tx
+    .select()
+    .from(transfers)
+    .where(
+      // One IN over a UNION ALL, so each branch uses its index (ORed subqueries scan every transfer).
+      sql`${transfers.id} IN (
+        SELECT transfer_id FROM messages WHERE provider_message_id = ANY(${textArray(targets.providerMessageIds)})
+        UNION ALL SELECT transfer_id FROM messages WHERE id = ANY(${textArray(targets.messageIds)})
+        UNION ALL SELECT unnest(${textArray(targets.transferIds)})
+        UNION ALL (SELECT DISTINCT ON (recipient_phone) id FROM transfers
+          WHERE recipient_phone = ANY(${textArray(targets.phones)}) AND revoked_at IS NULL AND expires_at > ${timestamp(now)}
+          ORDER BY recipient_phone, created_at DESC))`,
+    )
+    .orderBy(transfers.id)
+    .for("update");
+}
+
+export async function messagesOf(tx: Transaction, transferIds: string[]): Promise<MessageRow[]> {
+  if (transferIds.length === 0) return [];
+  return tx.select().from(messages).where(sql`${messages.transferId} = ANY(${textArray(transferIds)})`);
+}
+
+function isOpen(transfer: TransferRow, now: Date): boolean {
+  return !transfer.revokedAt && transfer.expiresAt.getTime() > now.getTime();
+}
+
+export type Target = { transfer: TransferRow; message?: MessageRow } | undefined;
+
+/** The transfers a batch of events may touch, locked, with all their messages, and where each event points. */
+export interface Correlated {
+  lockedTransfers: TransferRow[];
+  transferMessages: MessageRow[];
+  /** One per correlation given; undefined: no message or transfer known yet (kept unmatched). */
+  targets: Target[];
+}
+
+/**
+ * Finds each event's message or transfer, holding the locks that let the caller fold them.
+ * Precedence: Ackline's own message id (with its transfer), the provider's id, a postback's
+ * transfer, the phone.
+ */
+export async function correlate(tx: Transaction, correlations: Correlation[], now: Date): Promise<Correlated> {
+  const providerMessageIds = unique(correlations.map((c) => c.providerMessageId));
+  await lockProviderMessageIds(tx, providerMessageIds);
+  const lockedTransfers = await lockTransfers(
+    tx,
+    {
+      providerMessageIds,
+      messageIds: unique(correlations.map((c) => c.messageId)),
+      transferIds: unique(correlations.map((c) => (c.messageId ? undefined : c.transferId))),
+      phones: unique(correlations.map((c) => c.phone)),
+    },
+    now,
+  );
+  const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
+  const transferMessages = await messagesOf(tx, [...transferById.keys()]);
+  const messageById = new Map(transferMessages.map((message) => [message.id, message]));
+  const messageByProviderId = new Map(transferMessages.map((message) => [message.providerMessageId, message]));
+  const latestOpenByPhone = new Map<string | null, TransferRow>();
+  for (const transfer of lockedTransfers) {
+    const latest = latestOpenByPhone.get(transfer.recipientPhone);
+    if (isOpen(transfer, now) && (!latest || transfer.createdAt > latest.createdAt)) latestOpenByPhone.set(transfer.recipientPhone, transfer);
+  }
+
+  const targets = correlations.map((c): Target => {
+    const own = c.messageId ? messageById.get(c.messageId) : undefined;
+    const byProvider = c.providerMessageId ? messageByProviderId.get(c.providerMessageId) : undefined;
+    const message = own && (!c.transferId || own.transferId === c.transferId) ? own : byProvider;
+    if (message) return { transfer: transferById.get(message.transferId)!, message };
+    const transfer = (c.transferId && !c.messageId ? transferById.get(c.transferId) : undefined) ?? (c.phone ? latestOpenByPhone.get(c.phone) : undefined);
+    return transfer ? { transfer } : undefined;
+  });
+  return { lockedTransfers, transferMessages, targets };
+}
+
+/** One statement per table whatever the number of rows: `UPDATE … FROM unnest(ids, statuses, …)`. */
+async function updateTransferStatuses(tx: Transaction, changes: Map<string, string>, now: Date): Promise<void> {
+  if (changes.size === 0) return;
+  await tx.execute(
+    sql`UPDATE transfers AS target SET status = changed.status, updated_at = ${timestamp(now)}
+        FROM unnest(${textArray([...changes.keys()])}, ${textArray([...changes.values()])}) AS changed(id, status)
+        WHERE target.id = changed.id`,
+  );
+}
+
+/** Messages carry their fallback timer along with their status. */
+async function updateMessages(tx: Transaction, changed: MessageRow[], now: Date): Promise<void> {
+  if (changed.length === 0) return;
+  await tx.execute(
+    sql`UPDATE messages AS target SET status = changed.status, fallback_at = changed.fallback_at, updated_at = ${timestamp(now)}
+        FROM unnest(${textArray(changed.map((message) => message.id))}, ${textArray(changed.map((message) => message.status))},
+          ${textArray(changed.map((message) => message.fallbackAt?.toISOString() ?? null))}::timestamptz[]) AS changed(id, status, fallback_at)
+        WHERE target.id = changed.id`,
+  );
+}
+
+export function toEventRecord(row: EventRow): ReceiptEventRecord {
+  return {
+    id: String(row.id),
+    tenantId: row.tenantId,
+    transferId: row.transferId,
+    messageId: row.messageId,
+    channel: row.channel,
+    event: row.event,
+    occurredAt: row.occurredAt,
+    receivedAt: row.receivedAt,
+    provider: row.provider,
+    source: row.source,
+    carrier: row.carrier,
+    region: row.region,
+    metadata: row.metadata,
+  };
+}
+
+/**
+ * Folds newly matched events into their messages' statuses in provider-time order, re-derives
+ * each locked transfer, writes what changed, suppresses addresses the events opt out, and returns
+ * one update per event for subscribers (to publish after commit). The caller holds the transfer
+ * locks; `transferMessages` are all messages of those transfers.
+ */
+export async function foldEvents(
+  tx: Transaction,
+  lockedTransfers: TransferRow[],
+  transferMessages: MessageRow[],
+  events: EventRow[],
+  now: Date,
+): Promise<TransferUpdate[]> {
+  const messageById = new Map(transferMessages.map((message) => [message.id, { ...message }]));
+  const inOrder = [...events].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime() || a.id - b.id);
+  for (const event of inOrder) {
+    const message = event.messageId ? messageById.get(event.messageId) : undefined;
+    if (!message) continue;
+    message.status = nextMessageStatus(message.status, event.event, message.channel);
+    message.fallbackAt = fallbackAfter(message, now);
+  }
+  const changedMessages = transferMessages.map((original) => messageById.get(original.id)!).filter((message, index) => message.status !== transferMessages[index]!.status);
+  await updateMessages(tx, changedMessages, now);
+
+  const messagesByTransfer = new Map<string, MessageRow[]>();
+  for (const message of messageById.values()) {
+    const own = messagesByTransfer.get(message.transferId);
+    if (own) own.push(message);
+    else messagesByTransfer.set(message.transferId, [message]);
+  }
+  const views = new Map<string, TransferView>();
+  const changedTransfers = new Map<string, string>();
+  for (const transfer of lockedTransfers) {
+    const view = toView(transfer, messagesByTransfer.get(transfer.id) ?? [], now);
+    views.set(transfer.id, view);
+    if (view.status !== transfer.status) changedTransfers.set(transfer.id, view.status);
+  }
+  await updateTransferStatuses(tx, changedTransfers, now);
+  await suppressFromEvents(tx, events, new Map(lockedTransfers.map((transfer) => [transfer.id, transfer])), now);
+
+  // In provider-time order, as they were applied: subscribers hear them as they happened.
+  return inOrder
+    .filter((event) => event.transferId && views.has(event.transferId))
+    .map((event) => ({ transfer: views.get(event.transferId!)!, event: toEventRecord(event) }));
+}
