@@ -1,11 +1,13 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import type { Server } from "node:http";
 import { Session } from "node:inspector/promises";
+import type { AddressInfo } from "node:net";
 
 /**
- * The servers under test run in their own processes, so the load generator (autocannon, the
- * latency sender, the subscribers) never shares an event loop with them: on a 2-core machine
- * that is the only fair way to compare a bare `node:http` server with Ackline.
+ * The servers under test run in their own processes, so the bench's own load (the paced latency
+ * sender, the subscribers, the in-process fake CPaaS) never shares an event loop with them: on a
+ * 2-core machine that is the only fair way to compare a bare `node:http` server with Ackline.
  *
  * Protocol over the IPC channel: the child says `ready` with its URL; the parent may ask `cpu`
  * (answered with `process.cpuUsage()`), `profile-start` / `profile-stop` (a V8 CPU profile of
@@ -140,4 +142,18 @@ export function serveOverIpc(start: () => Promise<{ url: string; close(): Promis
       process.exit(1);
     },
   );
+}
+
+/** Listens on a free loopback port; `close` drops open keep-alive connections rather than wait for them. */
+export async function listenOnLoopback(server: Server): Promise<{ url: string; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

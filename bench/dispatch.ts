@@ -1,38 +1,37 @@
-import type autocannon from "autocannon";
 import { and, count, countDistinct, eq, sql } from "drizzle-orm";
 import { exportJWK, generateKeyPair } from "jose";
 import { SigningKeys } from "../src/auth/signing-keys.js";
 import { deliveryAttempts, messages } from "../src/db/schema.js";
 import { createGenericCpaasAdapter } from "../src/delivery/generic-cpaas.adapter.js";
-import { newId } from "../src/domain/ids.js";
 import { sendRequest } from "../test/helpers/send-request.js";
 import type { ChildServer } from "./child.js";
 import type { FakeCpaasStats } from "./fake-cpaas.js";
-import { type BenchDatabase, CORES, CPAAS_TOKEN, log, profiled, seedDirectly, settings, sleep, startAckline, startServer, type TableRow, warmedLoad } from "./harness.js";
+import { type BenchDatabase, CORES, CPAAS_TOKEN, log, profiled, seedDirectly, settings, sleep, startAckline, startServer, type TableRow } from "./harness.js";
 import { cpuMeter } from "./stats.js";
+import { warmedLoad, wrk, type WrkLoad } from "./wrk.js";
 
 /**
  * The dispatch phase: how fast the durable queue hands messages to a provider, as a ratio to how
  * fast that provider answers when hammered directly.
  *
- * - raw rate: autocannon POSTs the generic CPaaS adapter's own request (built by the adapter, with
- *   a real signed link and the bearer token; a new client_message_id each time) straight at the
- *   fake CPaaS, measured before and after the dispatch run; the ratio uses the mean. It runs at
+ * - raw rate: wrk POSTs the generic CPaaS adapter's own request (built by the adapter, with a real
+ *   signed link and the bearer token; a new client_message_id each time) straight at the fake
+ *   CPaaS, measured before and after the dispatch run; the ratio uses the mean. It runs at
  *   BENCH_DISPATCH_CONNECTIONS (25): the dispatcher keeps at most 25 sends in flight per worker,
  *   so at that concurrency the raw rate is the most it could get from this provider (each RCS
  *   send also asks the capability query first, which the raw rate does not count).
  * - dispatch rate: a fresh Ackline (own process, fresh database) sending to the same fake
  *   process; BENCH_DISPATCH_MESSAGES transfers with one queued RCS message each are inserted in
  *   one transaction, and the clock runs from its commit until the fake has accepted every message.
- *   The fake runs in its own process in both, so the load generator never shares its event loop.
+ *   The fake runs in its own process in both.
  */
 export async function dispatchThroughput() {
   const fake = await startServer("fake CPaaS", "./fake-cpaas-server.ts", { FAKE_CPAAS_TOKEN: CPAAS_TOKEN });
   try {
-    const requests = rawSendRequests(await adapterRequest());
-    const before = await rawProviderRate(fake, requests, "before");
+    const load = rawSendLoad(fake, await adapterRequest());
+    const before = await rawProviderRate(fake, load, "before");
     const run = await dispatchRun(fake);
-    const after = await rawProviderRate(fake, requests, "after");
+    const after = await rawProviderRate(fake, load, "after");
     const rawPerSec = Math.round((before.okPerSec + after.okPerSec) / 2);
     return {
       rawProvider: { okPerSec: rawPerSec, connections: settings.dispatchConnections, before, after },
@@ -65,17 +64,14 @@ async function adapterRequest(): Promise<{ headers: Record<string, string>; body
   return { headers: captured.headers as Record<string, string>, body: captured.body as string };
 }
 
-/** The adapter's request, with a client_message_id of its own each time, as distinct messages have. */
-function rawSendRequests(request: { headers: Record<string, string>; body: string }): autocannon.Request[] {
+/** The adapter's request for wrk, with a client_message_id of its own each time, as distinct messages have (`wrk.lua`). */
+function rawSendLoad(fake: ChildServer, request: { headers: Record<string, string>; body: string }): WrkLoad {
   const body = JSON.parse(request.body) as Record<string, unknown>;
-  return [
-    {
-      method: "POST",
-      path: "/v1/messages",
-      headers: request.headers,
-      setupRequest: (next) => ({ ...next, body: JSON.stringify({ ...body, client_message_id: newId("msg") }) }),
-    },
-  ];
+  return {
+    url: `${fake.url}/v1/messages`,
+    headers: request.headers,
+    env: { WRK_BODY: JSON.stringify({ ...body, client_message_id: "{id}" }) },
+  };
 }
 
 async function fakeStats(fake: ChildServer): Promise<FakeCpaasStats> {
@@ -87,10 +83,14 @@ async function resetFakeStats(fake: ChildServer): Promise<void> {
   await fetch(`${fake.url}/stats`, { method: "DELETE" });
 }
 
-async function rawProviderRate(fake: ChildServer, requests: autocannon.Request[], label: string) {
-  log(`raw fake CPaaS (${label}): the adapter's send request, ${settings.dispatchConnections} connections, ${settings.durationS} s`);
+async function rawProviderRate(fake: ChildServer, load: WrkLoad, label: string) {
+  log(`raw fake CPaaS (${label}): the adapter's send request, wrk, ${settings.dispatchConnections} connections, ${settings.durationS} s`);
   await resetFakeStats(fake);
-  return warmedLoad(fake, requests, settings.dispatchConnections);
+  let run = 0;
+  // Each run's ids are new to the fake: a prefix per run, a counter within it.
+  return warmedLoad(fake, (durationS) =>
+    wrk({ ...load, env: { ...load.env, WRK_ID_PREFIX: `raw-${label}-${run++}-` } }, durationS, settings.dispatchConnections),
+  );
 }
 
 /** Polls the fake until it has accepted `total` messages; fails when nothing moves for 30 s. */

@@ -3,8 +3,7 @@ import { startFakeCpaas } from "./fake-cpaas.js";
 
 /**
  * The fake CPaaS in a process of its own, for the dispatch phase: its raw rate is measured with
- * autocannon from the bench process, which must not share its event loop, and then Ackline sends
- * to the same process. The parent passes the bearer token it must require (FAKE_CPAAS_TOKEN).
+ * wrk, then Ackline sends to the same process, so both meet the same server. The parent passes the bearer token it must require (FAKE_CPAAS_TOKEN).
  */
 serveOverIpc(async () => {
   const token = process.env.FAKE_CPAAS_TOKEN;

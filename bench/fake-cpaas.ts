@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { GenericSendBody } from "../src/delivery/generic-cpaas.adapter.js";
+import { listenOnLoopback } from "./child.js";
 
 /** What the fake has accepted since its last reset (`GET /stats`; `DELETE /stats` resets). */
 export interface FakeCpaasStats {
@@ -21,7 +21,6 @@ export interface FakeCpaasStats {
  * query (`GET /v1/capabilities/<phone>`) that precedes each RCS send.
  */
 export async function startFakeCpaas(token: string) {
-  const providerIdByTransfer = new Map<string, string>();
   const seen = new Set<string>();
   const noneYet = (): FakeCpaasStats => ({ accepted: 0, duplicates: 0, firstAcceptedAt: null, lastAcceptedAt: null });
   let stats = noneYet();
@@ -40,7 +39,6 @@ export async function startFakeCpaas(token: string) {
     stats.firstAcceptedAt ??= now;
     stats.lastAcceptedAt = now;
     const id = `bench_${body.client_message_id}`;
-    providerIdByTransfer.set(body.params.transfer_id, id);
     response.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ id }));
   };
   const server = createServer((request, response) => {
@@ -71,15 +69,5 @@ export async function startFakeCpaas(token: string) {
       .then((text) => accept(JSON.parse(text) as GenericSendBody, response))
       .catch(() => response.writeHead(400).end());
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    providerIdByTransfer,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server);
 }

@@ -2,18 +2,16 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import path from "node:path";
-import autocannon from "autocannon";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "../src/db/schema.js";
 import { newId } from "../src/domain/ids.js";
 import { type ChildServer, startChildServer } from "./child.js";
 import { summarizeProfile } from "./profile-summary.js";
-import { cpuMeter } from "./stats.js";
 
 /**
- * What the bench's phases share (`run.ts` for the webhook side, `dispatch.ts` for sending): the
- * knobs, cleanup, the services, child servers, load generation and seeding.
+ * What the bench's phases share (the webhook side in `ingest.ts` and `latency.ts`, sending in
+ * `dispatch.ts`): the knobs, cleanup, the services, child servers, databases and seeding.
  */
 
 const env = process.env;
@@ -23,7 +21,7 @@ const positive = (name: string, fallback: number) => {
   return value;
 };
 
-/** `webhooks`: baseline, ingest and latency; `dispatch`: sends through the queue against the raw fake provider. */
+/** `webhooks`: bare, floors, ingest, applied and latency; `dispatch`: sends through the queue against the raw fake provider. */
 const PHASES = ["webhooks", "dispatch"] as const;
 export type Phase = (typeof PHASES)[number];
 function phases(): Phase[] {
@@ -33,19 +31,24 @@ function phases(): Phase[] {
   return PHASES.filter((phase) => names.includes(phase));
 }
 
+/** wrk runs whole seconds. */
+const seconds = (name: string, fallback: number) => Math.max(1, Math.round(positive(name, fallback)));
+
 export const settings = {
   phases: phases(),
-  durationS: positive("BENCH_DURATION_S", 10),
-  warmupS: positive("BENCH_WARMUP_S", 2),
+  durationS: seconds("BENCH_DURATION_S", 10),
+  warmupS: seconds("BENCH_WARMUP_S", 2),
   connections: positive("BENCH_CONNECTIONS", 50),
-  transfers: positive("BENCH_TRANSFERS", 20_000),
+  transfers: positive("BENCH_TRANSFERS", 2000),
+  webhooks: positive("BENCH_WEBHOOKS", 300_000),
   latencyRate: positive("BENCH_LATENCY_RATE", 1000),
   latencyDurationS: positive("BENCH_LATENCY_DURATION_S", 10),
-  latencyTransfers: positive("BENCH_LATENCY_TRANSFERS", 100),
+  latencyTransfers: positive("BENCH_LATENCY_TRANSFERS", 2000),
   wsClients: positive("BENCH_WS_CLIENTS", 4),
   dispatchMessages: positive("BENCH_DISPATCH_MESSAGES", 5000),
   dispatchConnections: positive("BENCH_DISPATCH_CONNECTIONS", 25),
 };
+if (settings.latencyTransfers > settings.transfers) throw new Error("BENCH_LATENCY_TRANSFERS subscribes to some of the BENCH_TRANSFERS: it cannot be larger");
 export const ADMIN_DATABASE_URL = env.BENCH_ADMIN_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const REDIS_URL = env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const AUTH_SECRET = `bench-auth-${randomBytes(24).toString("hex")}`;
@@ -101,7 +104,8 @@ export async function profiled<T>(server: ChildServer, name: string, measure: ()
   }
 }
 
-export async function createBenchDatabase(): Promise<string> {
+/** A fresh database, dropped by `drop()` or at cleanup, whichever comes first. */
+export async function createBenchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `ackline_bench_${randomBytes(6).toString("hex")}`;
   const admin = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
   try {
@@ -109,25 +113,34 @@ export async function createBenchDatabase(): Promise<string> {
   } finally {
     await admin.end();
   }
-  onCleanup(`drop database ${name}`, async () => {
-    const sql = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
-    try {
-      await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      log(`dropped database ${name}`);
-    } finally {
-      await sql.end();
-    }
-  });
+  let dropping: Promise<void> | undefined;
+  const drop = () =>
+    (dropping ??= (async () => {
+      const sql = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
+      try {
+        await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        log(`dropped database ${name}`);
+      } finally {
+        await sql.end();
+      }
+    })());
+  onCleanup(`drop database ${name}`, drop);
   const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
-  return url.toString();
+  return { url: url.toString(), drop };
+}
+
+/** The text of a server's `/metrics`. */
+export async function metricsText(url: string): Promise<string> {
+  const response = await fetch(`${url}/metrics`);
+  return response.text();
 }
 
 export type BenchDatabase = ReturnType<typeof drizzle<typeof schema>>;
 
 /** A real Ackline in its own process on a fresh database, sending to `cpaasUrl`; `db` is the bench's own client to it. */
 export async function startAckline(cpaasUrl: string): Promise<{ server: ChildServer; db: BenchDatabase }> {
-  const databaseUrl = await createBenchDatabase();
+  const { url: databaseUrl } = await createBenchDatabase();
   const dataDir = await mkdtemp(path.join(tmpdir(), "ackline-bench-"));
   onCleanup("remove data dir", () => rm(dataDir, { recursive: true, force: true }));
   const client = postgres(databaseUrl, { max: 2, onnotice: () => {} });
@@ -149,42 +162,6 @@ export async function startAckline(cpaasUrl: string): Promise<{ server: ChildSer
     ROLE: "all",
   });
   return { server, db: drizzle(client, { schema }) };
-}
-
-// ───────────────────────────── load ─────────────────────────────
-
-interface LoadResult {
-  okPerSec: number;
-  ok: number;
-  sent: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  latencyMs: { p50: number; p99: number; max: number };
-  durationS: number;
-}
-
-export async function hammer(url: string, durationS: number, requests?: autocannon.Request[], connections = settings.connections): Promise<LoadResult> {
-  const result = await autocannon({ url, connections, pipelining: 1, duration: durationS, requests });
-  const ok = result["2xx"];
-  return {
-    okPerSec: Math.round(ok / result.duration),
-    ok,
-    sent: result.requests.sent,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
-    durationS: Math.round(result.duration * 10) / 10,
-  };
-}
-
-/** A warm-up, then the measured run, with the server's CPU over it. */
-export async function warmedLoad(server: ChildServer, requests?: autocannon.Request[], connections = settings.connections) {
-  await hammer(server.url, settings.warmupS, requests, connections);
-  const cpu = cpuMeter(() => server.cpuMicros());
-  const load = await hammer(server.url, settings.durationS, requests, connections);
-  return { ...load, cpu: await cpu(CORES) };
 }
 
 // ───────────────────────────── seeding ─────────────────────────────

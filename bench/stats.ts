@@ -19,7 +19,7 @@ export function summarize(values: readonly number[]) {
   };
 }
 
-/** Whole-machine CPU time from /proc/stat (Linux); undefined elsewhere. */
+/** Whole-machine CPU time from /proc/stat (Linux), in clock ticks summed over all cores; undefined elsewhere. */
 function readMachineTicks(): { busy: number; total: number } | undefined {
   try {
     const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
@@ -34,27 +34,42 @@ function readMachineTicks(): { busy: number; total: number } | undefined {
 }
 
 /**
- * Measures a phase's CPU: the server child's, this process's (the load generator) and the whole
- * machine's, as a share of one core (100 = one full core; the machine has `os.cpus().length`).
+ * The load generator's CPU in clock ticks, from /proc/self/stat (Linux): this process (the latency
+ * sender and subscribers) and the children it has waited for (each wrk run, once it exited).
+ */
+function readLoadGeneratorTicks(): number | undefined {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    // After "pid (comm) ", fields start at the state (field 3): utime, stime, cutime, cstime are fields 14–17.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    return fields[11]! + fields[12]! + fields[13]! + fields[14]!;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Measures a phase's CPU: the server child's, the load generator's (wrk or this process) and the
+ * whole machine's, as a share of one core (100 = one full core; the machine has `os.cpus().length`).
  */
 export function cpuMeter(serverCpuMicros: () => Promise<number>) {
   const startedAt = performance.now();
-  const own = process.cpuUsage();
+  const loadGenerator = readLoadGeneratorTicks();
   const machine = readMachineTicks();
   const server = serverCpuMicros();
   return async (cores: number) => {
     const elapsedMicros = (performance.now() - startedAt) * 1000;
-    const ownUsed = process.cpuUsage(own);
     const serverUsed = (await serverCpuMicros()) - (await server);
+    const loadGeneratorNow = readLoadGeneratorTicks();
     const machineNow = readMachineTicks();
     const pct = (micros: number) => Math.round((micros / elapsedMicros) * 100);
+    // Ticks per core elapsed, so the tick rate itself (USER_HZ) cancels out.
+    const elapsedTicks = machine && machineNow ? Math.max(1, machineNow.total - machine.total) / cores : undefined;
+    const tickPct = (used: number) => (elapsedTicks ? Math.round((used / elapsedTicks) * 100) : undefined);
     return {
       serverProcessPct: pct(serverUsed),
-      loadGeneratorPct: pct(ownUsed.user + ownUsed.system),
-      machineBusyPct:
-        machine && machineNow
-          ? Math.round(((machineNow.busy - machine.busy) / Math.max(1, machineNow.total - machine.total)) * cores * 100)
-          : undefined,
+      loadGeneratorPct: loadGenerator !== undefined && loadGeneratorNow !== undefined ? tickPct(loadGeneratorNow - loadGenerator) : undefined,
+      machineBusyPct: machine && machineNow ? tickPct(machineNow.busy - machine.busy) : undefined,
     };
   };
 }
@@ -98,4 +113,31 @@ export function histogramDelta(before: Histogram, after: Histogram) {
     previousCumulative = inBucket;
   }
   return { batches: count, events: sum, meanBatch: count > 0 ? Math.round((sum / count) * 10) / 10 : 0, distribution };
+}
+
+/** A metric's samples summed over their labels; undefined when `/metrics` does not have it. */
+export function metricValue(text: string, name: string): number | undefined {
+  let total: number | undefined;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))) total = (total ?? 0) + Number(match[1]);
+  return total;
+}
+
+/** A counter's samples summed by the value of one label (e.g. webhook answers by `status`). */
+export function metricByLabel(text: string, name: string, label: string): Record<string, number> {
+  const values: Record<string, number> = {};
+  for (const match of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, "gm"))) {
+    const value = new RegExp(`${label}="([^"]*)"`).exec(match[1]!)?.[1];
+    if (value !== undefined) values[value] = (values[value] ?? 0) + Number(match[2]);
+  }
+  return values;
+}
+
+/** What changed between two `metricByLabel` snapshots (labels that did not move are left out). */
+export function labelDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [value, n] of Object.entries(after)) {
+    const change = n - (before[value] ?? 0);
+    if (change !== 0) delta[value] = change;
+  }
+  return delta;
 }
