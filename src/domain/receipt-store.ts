@@ -5,6 +5,7 @@ import type {
   Channel,
   MessageRecord,
   NormalizedEvent,
+  OwnEventSource,
   ReceiptEventRecord,
   ReceiptEventType,
   TransferRecord,
@@ -28,7 +29,7 @@ export interface IncomingEvent extends NormalizedEvent {
 export function ownMessageEvent(
   message: { id: string; transferId: string; channel: Channel; provider: string },
   event: ReceiptEventType,
-  details: { occurredAt: Date; metadata: Record<string, unknown>; dedupeKey?: string; source?: string },
+  details: { occurredAt: Date; metadata: Record<string, unknown>; dedupeKey?: string; source?: OwnEventSource },
 ): IncomingEvent {
   return {
     event,
