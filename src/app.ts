@@ -4,9 +4,9 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastif
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GraphQLError } from "graphql";
-import { type AccessTokenVerifier, createAccessTokenVerifier, extractBearer } from "./auth/access-tokens.js";
+import { type AccessTokenVerifier, createAccessTokenVerifier, developmentToken, extractBearer } from "./auth/access-tokens.js";
 import { SigningKeys } from "./auth/signing-keys.js";
-import type { Config } from "./config.js";
+import { type Config, storedSecretsFile } from "./config.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/client.js";
 import { DomainError } from "./domain/errors.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
@@ -20,6 +20,7 @@ import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
 import { SendThrottle } from "./delivery/throttle.js";
 import { downloadRoutes } from "./recipient/download.routes.js";
 import { unsubscribeRoutes } from "./recipient/unsubscribe.routes.js";
+import { rootRoutes } from "./root/root.routes.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
 import { formatGraphQLError } from "./graphql/errors.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
@@ -175,6 +176,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     });
     await http.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate });
     await http.register(unsubscribeRoutes, { signingKeys, transfers: services.transfers });
+    await http.register(rootRoutes, { baseUrl: publicBaseUrl, developmentToken: () => developmentToken(config), secretsFile: storedSecretsFile(config.dataDir) });
   }
 
   let websocket: { close(): Promise<void> } | undefined;

@@ -147,9 +147,12 @@ interface StoredSecrets {
   signingKey: JWK;
 }
 
+/** Where embedded mode keeps the secrets it invented. */
+export const storedSecretsFile = (dataDir: string) => path.resolve(dataDir, "secrets.json");
+
 /** Secrets that embedded mode invents once and keeps, so tokens and links survive restarts. */
 async function loadOrCreateStoredSecrets(dataDir: string): Promise<StoredSecrets> {
-  const file = path.join(dataDir, "secrets.json");
+  const file = storedSecretsFile(dataDir);
   try {
     return JSON.parse(await readFile(file, "utf8")) as StoredSecrets;
   } catch {

@@ -1,5 +1,5 @@
 import { createAckline } from "./app.js";
-import { SCOPES, signAccessToken } from "./auth/access-tokens.js";
+import { developmentToken } from "./auth/access-tokens.js";
 import { ConfigError, loadConfig } from "./config.js";
 
 async function main(): Promise<void> {
@@ -10,10 +10,8 @@ async function main(): Promise<void> {
     { url, database: config.databaseUrl ? "postgres" : "pglite", pubsub: config.redisUrl ? "redis" : "memory", providers: config.providers, role: config.role },
     `Ackline listening on ${url} (GraphQL and graphql-ws at ${url}/graphql, webhooks at ${url}/webhooks/<provider>)`,
   );
-  if (config.generatedAuthSecret && config.auth.jwtSecret) {
-    const token = await signAccessToken(config.auth.jwtSecret, { tenantId: "demo", scopes: SCOPES, audience: config.auth.audience });
-    process.stdout.write(`\nDevelopment token (tenant demo, 24 h):\n${token}\n\n`);
-  }
+  const token = await developmentToken(config);
+  if (token) process.stdout.write(`\nDevelopment token (tenant demo, 24 h):\n${token}\n\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

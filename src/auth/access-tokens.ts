@@ -68,3 +68,12 @@ export function signAccessToken(
     .setExpirationTime(claims.expiresIn ?? "24h")
     .sign(new TextEncoder().encode(secret));
 }
+
+/**
+ * Embedded mode's development token: tenant `demo`, every scope, 24 h. Only where Ackline invented
+ * the API token secret itself; undefined once auth is configured.
+ */
+export async function developmentToken(config: Pick<Config, "generatedAuthSecret" | "auth">): Promise<string | undefined> {
+  if (!config.generatedAuthSecret || !config.auth.jwtSecret) return undefined;
+  return signAccessToken(config.auth.jwtSecret, { tenantId: "demo", scopes: SCOPES, audience: config.auth.audience });
+}

@@ -103,7 +103,7 @@ export const receiptEvents = pgTable(
     occurredAt: moment("occurred_at").notNull(),
     receivedAt: moment("received_at").notNull().defaultNow(),
     provider: text("provider").notNull(),
-    /** The door the event came through (`generic`, `enablex`, `standard`, `ackline`). */
+    /** The webhook door the event came through, or Ackline's own source (OWN_EVENT_SOURCES in domain/model.ts). */
     source: text("source").notNull(),
     carrier: text("carrier"),
     region: text("region"),

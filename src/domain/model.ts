@@ -39,6 +39,18 @@ export const RECEIPT_EVENT_TYPES = [
 ] as const;
 export type ReceiptEventType = (typeof RECEIPT_EVENT_TYPES)[number];
 
+/**
+ * The sources of the events Ackline records itself, and what each covers. Every other event's
+ * source is the webhook door it came through; the API documents both from the code.
+ */
+export const OWN_EVENT_SOURCES = {
+  ackline: "its own decisions and sends: queued, fallbacks, failures, revocations, suppressions, email copies",
+  api: "a download reported with recordDownload",
+  gateway: "a download through the recipient's link",
+  unsubscribe: "an opt-out through an email's unsubscribe link",
+} as const;
+export type OwnEventSource = keyof typeof OWN_EVENT_SOURCES;
+
 /** Where an event says it belongs; the ingest resolves it in this order of precedence. */
 export interface Correlation {
   /** Ackline's own message id (canonical `standard` events), with its transfer. */

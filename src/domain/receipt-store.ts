@@ -2,7 +2,7 @@ import { and, eq, isNull, not, sql } from "drizzle-orm";
 import type { Queryable, Transaction } from "../db/client.js";
 import { messages, receiptEvents, transfers } from "../db/schema.js";
 import { selectRows, textArray, timestamp } from "../db/sql.js";
-import type { Channel, MessageRecord, NormalizedEvent, ReceiptEventType, TransferUpdate, TransferView } from "./model.js";
+import type { Channel, MessageRecord, NormalizedEvent, OwnEventSource, ReceiptEventType, TransferUpdate, TransferView } from "./model.js";
 import { correlate, type EventRow, foldEvents, lockProviderMessageIds, lockTransfers, messagesOf, type Target, toView } from "./receipt-fold.js";
 
 export { toEventRecord } from "./receipt-fold.js";
@@ -20,7 +20,7 @@ export interface IncomingEvent extends NormalizedEvent {
 export function ownMessageEvent(
   message: { id: string; transferId: string; channel: Channel; provider: string },
   event: ReceiptEventType,
-  details: { occurredAt: Date; metadata: Record<string, unknown>; dedupeKey?: string; source?: string },
+  details: { occurredAt: Date; metadata: Record<string, unknown>; dedupeKey?: string; source?: OwnEventSource },
 ): IncomingEvent {
   return {
     event,

@@ -8,7 +8,7 @@ import { recordAudit } from "./audit.js";
 import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
 import { emailSchema, parseInput, phoneSchema } from "./validation.js";
-import { CHANNELS, type Channel, type RevokeOutcome, type TransferRecord, type TransferUpdate, type TransferView } from "./model.js";
+import { CHANNELS, type Channel, type OwnEventSource, type RevokeOutcome, type TransferRecord, type TransferUpdate, type TransferView } from "./model.js";
 import { fallbackDueAt, initialMessages, type PlannedMessage, policyOf } from "./delivery-policy.js";
 import { tenantDeliveryPolicy } from "./delivery-policy.service.js";
 import { type IncomingEvent, loadTransferViews, ownMessageEvent, storeEvents } from "./receipt-store.js";
@@ -345,7 +345,7 @@ function recipientOf(tenantId: string, client: { ip?: string; userAgent?: string
 async function markDownloaded(
   tx: Transaction,
   transfer: Pick<TransferRecord, "id" | "revokedAt" | "expiresAt">,
-  download: { at: Date; source: string; dedupeKey: string; metadata: Record<string, unknown> },
+  download: { at: Date; source: OwnEventSource; dedupeKey: string; metadata: Record<string, unknown> },
   now: Date,
 ): Promise<TransferUpdate[]> {
   if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });

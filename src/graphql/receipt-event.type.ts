@@ -1,7 +1,13 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, ID, ObjectType } from "type-graphql";
-import type { Channel, ReceiptEventRecord, ReceiptEventType } from "../domain/model.js";
+import { type Channel, OWN_EVENT_SOURCES, type ReceiptEventRecord, type ReceiptEventType } from "../domain/model.js";
+import { webhookProviders } from "../webhooks/providers/index.js";
 import { ChannelEnum, ReceiptEventTypeEnum } from "./enums.js";
+
+const webhookDoors = [...webhookProviders.keys()].join(", ");
+const ownSources = Object.entries(OWN_EVENT_SOURCES).map(([source, covers]) => `${source} (${covers})`).join(", ");
+/** Built from the registry of doors and Ackline's own sources, so neither can leave it behind. */
+const SOURCE_DESCRIPTION = `The door the event came through: a webhook door (${webhookDoors}), or one of Ackline's own: ${ownSources}`;
 
 @ObjectType({ description: "A canonical receipt event, normalized from a provider's webhook or recorded by Ackline" })
 export class ReceiptEvent {
@@ -29,7 +35,7 @@ export class ReceiptEvent {
   @Field(() => String)
   provider!: string;
 
-  @Field(() => String, { description: "The door it came through: generic, enablex, standard, or ackline for its own decisions" })
+  @Field(() => String, { description: SOURCE_DESCRIPTION })
   source!: string;
 
   @Field(() => String, { nullable: true })

@@ -3,7 +3,7 @@ import { errors } from "jose";
 import type { LinkScope, SigningKeys } from "../auth/signing-keys.js";
 import { unavailablePage } from "./pages.js";
 
-/** A recipient-facing page: never cached, and the signed link in its URL never leaks as a referrer. */
+/** An HTML page: never cached, and a signed link in its URL never leaks as a referrer. */
 export function html(reply: FastifyReply, status: number, body: string): FastifyReply {
   return reply.code(status).header("cache-control", "no-store").header("referrer-policy", "no-referrer").type("text/html; charset=utf-8").send(body);
 }
