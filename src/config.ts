@@ -14,6 +14,9 @@ const optionalString = z
   .optional()
   .transform((value) => (value === "" ? undefined : value));
 
+/** HTTP Basic credentials a provider sends, `user:password`. */
+const basicCredentials = optionalString.pipe(z.string().regex(/^[^:]+:.+$/, "expected user:password").optional());
+
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default("127.0.0.1"),
@@ -40,12 +43,13 @@ const environmentSchema = z.object({
   VONAGE_API_URL: optionalString.pipe(z.url().optional()),
   VONAGE_SIGNATURE_SECRET: optionalString,
   WEBHOOK_GENERIC_SECRET: optionalString,
-  WEBHOOK_ENABLEX_BASIC: optionalString.pipe(
-    z.string().regex(/^[^:]+:.+$/, "expected user:password").optional(),
-  ),
+  WEBHOOK_ENABLEX_BASIC: basicCredentials,
   WEBHOOK_STANDARD_SECRET: optionalString.pipe(
     z.string().startsWith("whsec_", "expected a whsec_… key").optional(),
   ),
+  WEBHOOK_RBM_CLIENT_TOKEN: optionalString,
+  WEBHOOK_SINCH_SECRET: optionalString,
+  WEBHOOK_INFOBIP_BASIC: basicCredentials,
   PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()),
   DOWNLOAD_URL_TEMPLATE: optionalString.pipe(z.url().includes("{transferId}", "expected a URL with {transferId}").optional()),
   SIGNING_KEY: optionalString,
@@ -93,7 +97,16 @@ export interface Config {
     /** The Messages API host; revoking RCS needs the agent's regional one. */
     baseUrl?: string;
   };
-  webhookSecrets: { generic?: string; enablexBasic?: string; standard?: string; twilioAuthToken?: string; vonageSignatureSecret?: string };
+  webhookSecrets: {
+    generic?: string;
+    enablexBasic?: string;
+    standard?: string;
+    twilioAuthToken?: string;
+    vonageSignatureSecret?: string;
+    rbmClientToken?: string;
+    sinchSecret?: string;
+    infobipBasic?: string;
+  };
   /** Explicit base for recipient links; otherwise derived from the bound address. */
   publicBaseUrl?: string;
   /** Where a recipient's download goes once recorded (`{transferId}` replaced); unset: a confirmation page. */
@@ -231,6 +244,9 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       // Twilio signs receipts with the account's Auth Token, whichever adapter sends.
       twilioAuthToken: e.TWILIO_AUTH_TOKEN,
       vonageSignatureSecret: e.VONAGE_SIGNATURE_SECRET,
+      rbmClientToken: e.WEBHOOK_RBM_CLIENT_TOKEN,
+      sinchSecret: e.WEBHOOK_SINCH_SECRET,
+      infobipBasic: e.WEBHOOK_INFOBIP_BASIC,
     },
     // Without a trailing slash: links and webhook URLs (which Twilio signs) append their own path.
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),

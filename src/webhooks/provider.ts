@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import type { z } from "zod";
+import { z } from "zod";
 import type { NormalizedEvent, TemplateUpdate } from "../domain/model.js";
 
 /** Secrets each door verifies with; an absent one means the door refuses everything (fail closed). */
@@ -10,6 +10,10 @@ export interface WebhookSecrets {
   standard?: string;
   twilioAuthToken?: string;
   vonageSignatureSecret?: string;
+  rbmClientToken?: string;
+  sinchSecret?: string;
+  /** `user:password`, like `enablexBasic`. */
+  infobipBasic?: string;
 }
 
 export interface ParsedDelivery {
@@ -55,6 +59,25 @@ export function hmacSha256(key: Buffer | string, data: Buffer | string): Buffer 
   return createHmac("sha256", key).update(data).digest();
 }
 
+/** HTTP Basic credentials (`user:password`) checked in constant time; none configured refuses everything. */
+export function verifyBasic(header: string | string[] | undefined, expected: string | undefined, provider: string): void {
+  if (!expected) throw unauthorized(`${provider} basic credentials are not configured`);
+  const match = /^Basic\s+(.+)$/i.exec(String(header ?? ""));
+  if (!match) throw unauthorized("missing Basic authorization");
+  if (!safeEqual(Buffer.from(match[1]!, "base64"), Buffer.from(expected))) throw unauthorized("credentials do not match");
+}
+
+/** How far a signed timestamp may be from now, either way, before the delivery counts as a replay. */
+const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
+
+/** A signed Unix-seconds timestamp (header `name`) within ±5 minutes of now. */
+export function verifyFreshTimestamp(timestamp: string, now: Date, name: string): void {
+  if (!/^\d+$/.test(timestamp)) throw unauthorized(`${name} is not a Unix time`);
+  if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS) {
+    throw unauthorized(`${name} is outside the 5-minute tolerance`);
+  }
+}
+
 /** Whether a hex SHA-256 the sender signed (a JWT claim, a signed URL parameter) is the body's. */
 export function bodyHashMatches(rawBody: Buffer, claimedHex: string): boolean {
   // Compared as hex text: Node's lenient hex decoder would accept trailing garbage.
@@ -82,12 +105,12 @@ export function parseFormBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
   return parsePayload(Object.fromEntries([...form].map(([name, value]) => [name, replaceNul(name, value)])), schema);
 }
 
-/** Validates a decoded body; its first problem becomes a 400 naming the field. */
-export function parsePayload<T>(payload: unknown, schema: z.ZodType<T>): T {
+/** Validates a decoded body (or the part of it at `path`); its first problem becomes a 400 naming the field. */
+export function parsePayload<T>(payload: unknown, schema: z.ZodType<T>, path: readonly PropertyKey[] = []): T {
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw malformed(`${issue.path.join(".") || "body"}: ${issue.message}`);
+    throw malformed(`${[...path, ...issue.path].join(".") || "body"}: ${issue.message}`);
   }
   return parsed.data;
 }
@@ -113,6 +136,16 @@ const STOP_WORDS = /^\s*(stop|stopall|unsubscribe|cancel|end|quit)\s*[.!]?\s*$/i
 /** An inbound text that is the recipient opting out, not a conversation. */
 export function isStopReply(text: string | undefined): boolean {
   return text !== undefined && STOP_WORDS.test(text);
+}
+
+/** A provider's channel name, where it names it `RCS` or `SMS`: any other is not one Ackline sends on. */
+export const phoneChannelSchema = z.enum(["RCS", "SMS"], {
+  error: (issue) => `channel ${JSON.stringify(issue.input)} is not one Ackline sends on (RCS, SMS)`,
+});
+
+/** Providers that write E.164 numbers without the `+` (Vonage, Sinch, Infobip): Ackline's phones have it. */
+export function e164(phone: string): string {
+  return phone.startsWith("+") ? phone : `+${phone}`;
 }
 
 /** Ackline's suggestions carry `<action>:<transfer id>` as their postback. */

@@ -15,6 +15,10 @@ export const TEST_ENABLEX_BASIC = "enablex:s3cret-pass";
 export const TEST_STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 export const TEST_TWILIO_AUTH_TOKEN = "twilio-test-auth-token";
 export const TEST_VONAGE_SIGNATURE_SECRET = "vonage-test-signature-secret-0123456789";
+/** Google's own example client token (RBM webhook set-up). */
+export const TEST_RBM_CLIENT_TOKEN = "SJENCPGJESMGUFPY";
+export const TEST_SINCH_SECRET = "sinch-test-webhook-secret";
+export const TEST_INFOBIP_BASIC = "infobip:s3cret-pass";
 
 export interface TestServer {
   ackline: Ackline;
@@ -50,6 +54,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     WEBHOOK_STANDARD_SECRET: TEST_STANDARD_SECRET,
     TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,
     VONAGE_SIGNATURE_SECRET: TEST_VONAGE_SIGNATURE_SECRET,
+    WEBHOOK_RBM_CLIENT_TOKEN: TEST_RBM_CLIENT_TOKEN,
+    WEBHOOK_SINCH_SECRET: TEST_SINCH_SECRET,
+    WEBHOOK_INFOBIP_BASIC: TEST_INFOBIP_BASIC,
     SIMULATOR_STEP_MS: "50",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(useRedis ? { REDIS_URL } : {}),

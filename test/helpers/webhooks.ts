@@ -1,7 +1,16 @@
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { eventually } from "./wait.js";
-import { TEST_ENABLEX_BASIC, TEST_GENERIC_SECRET, TEST_STANDARD_SECRET, TEST_TWILIO_AUTH_TOKEN, TEST_VONAGE_SIGNATURE_SECRET } from "./server.js";
+import {
+  TEST_ENABLEX_BASIC,
+  TEST_GENERIC_SECRET,
+  TEST_INFOBIP_BASIC,
+  TEST_RBM_CLIENT_TOKEN,
+  TEST_SINCH_SECRET,
+  TEST_STANDARD_SECRET,
+  TEST_TWILIO_AUTH_TOKEN,
+  TEST_VONAGE_SIGNATURE_SECRET,
+} from "./server.js";
 
 export interface PostResult {
   status: number;
@@ -46,8 +55,12 @@ export function postGeneric(url: string, payload: Record<string, unknown>, secre
   return postWebhook(url, "generic", body, { "x-webhook-signature": genericSignature(body, secret) });
 }
 
-export function enablexAuthorization(credentials = TEST_ENABLEX_BASIC): string {
+export function basicAuthorization(credentials: string): string {
   return `Basic ${Buffer.from(credentials).toString("base64")}`;
+}
+
+export function enablexAuthorization(credentials = TEST_ENABLEX_BASIC): string {
+  return basicAuthorization(credentials);
 }
 
 export function postEnablex(url: string, payload: Record<string, unknown>, credentials = TEST_ENABLEX_BASIC): Promise<PostResult> {
@@ -101,4 +114,51 @@ export async function vonageAuthorization(body: string, options: { secret?: stri
 export async function postVonage(url: string, payload: Record<string, unknown>, options: Parameters<typeof vonageAuthorization>[1] = {}): Promise<PostResult> {
   const body = JSON.stringify(payload);
   return postTo(url, body, { authorization: await vonageAuthorization(body, options) });
+}
+
+/** A Google RBM agent event as its webhook receives it: a Pub/Sub push envelope with the event as base64 `message.data`. */
+export function rbmEnvelope(event: Record<string, unknown>, options: { publishTime?: string } = {}): { body: string; data: Buffer } {
+  const data = Buffer.from(JSON.stringify(event));
+  const messageId = randomUUID();
+  const publishTime = options.publishTime ?? new Date().toISOString();
+  const body = JSON.stringify({
+    message: { attributes: {}, data: data.toString("base64"), messageId, message_id: messageId, publishTime, publish_time: publishTime },
+    subscription: "projects/rbm-acme-agent/subscriptions/rbm-acme-agent-sub",
+  });
+  return { body, data };
+}
+
+/** X-Goog-Signature as Google's sample computes it: base64 HMAC-SHA512 keyed with the client token, over the DECODED data. */
+export function rbmSignature(data: Buffer, clientToken = TEST_RBM_CLIENT_TOKEN): string {
+  return createHmac("sha512", clientToken).update(data).digest("base64");
+}
+
+/** Posts a signed RBM agent event to `url` (a `/webhooks/rbm` URL). */
+export function postRbm(url: string, event: Record<string, unknown>, clientToken = TEST_RBM_CLIENT_TOKEN): Promise<PostResult> {
+  const { body, data } = rbmEnvelope(event);
+  return postTo(url, body, { "x-goog-signature": rbmSignature(data, clientToken) });
+}
+
+/** Sinch's signature headers: base64 HMAC-SHA256(secret, body + "." + nonce + "." + timestamp). */
+export function sinchHeaders(body: string, options: { secret?: string; timestamp?: number; nonce?: string } = {}): Record<string, string> {
+  const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
+  const nonce = options.nonce ?? randomUUID();
+  const signature = createHmac("sha256", options.secret ?? TEST_SINCH_SECRET).update(`${body}.${nonce}.${timestamp}`).digest("base64");
+  return {
+    "x-sinch-webhook-signature": signature,
+    "x-sinch-webhook-signature-nonce": nonce,
+    "x-sinch-webhook-signature-timestamp": timestamp,
+    "x-sinch-webhook-signature-algorithm": "HmacSHA256",
+  };
+}
+
+/** Posts a signed Sinch Conversation API callback to `url` (a `/webhooks/sinch` URL). */
+export function postSinch(url: string, payload: Record<string, unknown>, options: Parameters<typeof sinchHeaders>[1] = {}): Promise<PostResult> {
+  const body = JSON.stringify(payload);
+  return postTo(url, body, sinchHeaders(body, options));
+}
+
+/** Posts an Infobip webhook (`{"results": [...]}`) to `url` (a `/webhooks/infobip` URL) with its Basic credentials. */
+export function postInfobip(url: string, payload: Record<string, unknown>, credentials = TEST_INFOBIP_BASIC): Promise<PostResult> {
+  return postTo(url, JSON.stringify(payload), { authorization: basicAuthorization(credentials) });
 }

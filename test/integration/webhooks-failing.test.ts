@@ -4,14 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetTransferDocument } from "../generated/graphql.js";
 import { startFakeCpaas } from "../helpers/fake-cpaas.js";
 import { graphql } from "../helpers/graphql.js";
-import { startTestServer, TEST_ENABLEX_BASIC, tokenFor, type TestServer } from "../helpers/server.js";
+import { startTestServer, TEST_ENABLEX_BASIC, TEST_RBM_CLIENT_TOKEN, tokenFor, type TestServer } from "../helpers/server.js";
 import { ADMIN_DATABASE_URL, hasPostgres } from "../helpers/services.js";
-import { createTransfer, getTransfer, history } from "../helpers/transfers.js";
+import { getTransfer, history, sentTransfer } from "../helpers/transfers.js";
 import {
   enablexAuthorization,
   genericSignature,
   postEnablex,
   postGeneric,
+  postInfobip,
+  postRbm,
+  postSinch,
   postStandard,
   postTwilio,
   postVonage,
@@ -26,18 +29,6 @@ type FakeCpaas = Awaited<ReturnType<typeof startFakeCpaas>>;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const webhookId = () => `msg_${randomBytes(8).toString("hex")}`;
-
-/** A transfer on `server` whose RCS message the fake CPaaS accepted. */
-async function sentTransfer(server: TestServer, cpaas: FakeCpaas, token: string, phone: string) {
-  const transfer = await createTransfer(server, token, phone);
-  const send = await cpaas.waitForSend(transfer.id, 20_000);
-  const deadline = Date.now() + 20_000;
-  while ((await getTransfer(server, token, transfer.id))?.messages[0]?.providerMessageId !== send.providerMessageId) {
-    if (Date.now() > deadline) throw new Error("the provider id was never recorded");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { transfer, messageId: transfer.messages[0]!.id, providerMessageId: send.providerMessageId! };
-}
 
 function expectRejected(result: PostResult, status: number, reason?: RegExp) {
   expect(result.status).toBe(status);
@@ -360,7 +351,17 @@ describe("webhook side-door — fail closed", () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer({ env: { WEBHOOK_ENABLEX_BASIC: "", WEBHOOK_STANDARD_SECRET: "", TWILIO_AUTH_TOKEN: "", VONAGE_SIGNATURE_SECRET: "" } });
+    server = await startTestServer({
+      env: {
+        WEBHOOK_ENABLEX_BASIC: "",
+        WEBHOOK_STANDARD_SECRET: "",
+        TWILIO_AUTH_TOKEN: "",
+        VONAGE_SIGNATURE_SECRET: "",
+        WEBHOOK_RBM_CLIENT_TOKEN: "",
+        WEBHOOK_SINCH_SECRET: "",
+        WEBHOOK_INFOBIP_BASIC: "",
+      },
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -391,6 +392,19 @@ describe("webhook side-door — fail closed", () => {
     const url = `${server.url}/webhooks/vonage`;
     expectRejected(await postVonage(url, payload), 401);
     expectRejected(await postWebhook(server.url, "vonage", JSON.stringify(payload), {}), 401);
+  });
+
+  it("refuses the RBM, Sinch and Infobip doors with 401 when their secrets are not configured, the RBM set-up handshake included", async () => {
+    const rbmEvent = { senderPhoneNumber: "+14165553003", eventType: "DELIVERED", eventId: "ev_1", messageId: "pm_1" };
+    expectRejected(await postRbm(`${server.url}/webhooks/rbm`, rbmEvent), 401);
+    expectRejected(await postRbm(`${server.url}/webhooks/rbm`, rbmEvent, ""), 401);
+    expectRejected(await postWebhook(server.url, "rbm", JSON.stringify({ clientToken: TEST_RBM_CLIENT_TOKEN, secret: "1234567890" }), {}), 401);
+    const sinchReport = { app_id: "app", message_delivery_report: { message_id: "pm_1", status: "DELIVERED", channel_identity: { channel: "RCS", identity: "14165553003" } } };
+    expectRejected(await postSinch(`${server.url}/webhooks/sinch`, sinchReport), 401);
+    expectRejected(await postSinch(`${server.url}/webhooks/sinch`, sinchReport, { secret: "" }), 401);
+    const infobipReport = { results: [{ messageId: "pm_1", status: { groupId: 3, groupName: "DELIVERED", id: 5, name: "DELIVERED_TO_HANDSET" } }] };
+    expectRejected(await postInfobip(`${server.url}/webhooks/infobip`, infobipReport), 401);
+    expectRejected(await postInfobip(`${server.url}/webhooks/infobip`, infobipReport, ":"), 401);
   });
 
   it("still serves the configured generic door", async () => {

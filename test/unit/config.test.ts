@@ -56,6 +56,16 @@ describe("configuration", () => {
     expect(closed.webhookSecrets.vonageSignatureSecret).toBeUndefined();
   });
 
+  it("the RBM, Sinch and Infobip doors read their own variables, and stay closed without them", async () => {
+    const receiving = await load({ WEBHOOK_RBM_CLIENT_TOKEN: "rbm-token", WEBHOOK_SINCH_SECRET: "sinch-secret", WEBHOOK_INFOBIP_BASIC: "infobip:pass" });
+    expect(receiving.webhookSecrets).toMatchObject({ rbmClientToken: "rbm-token", sinchSecret: "sinch-secret", infobipBasic: "infobip:pass" });
+    const closed = await load({ WEBHOOK_RBM_CLIENT_TOKEN: "", WEBHOOK_SINCH_SECRET: "" });
+    expect(closed.webhookSecrets.rbmClientToken).toBeUndefined();
+    expect(closed.webhookSecrets.sinchSecret).toBeUndefined();
+    expect(closed.webhookSecrets.infobipBasic).toBeUndefined();
+    await expect(load({ WEBHOOK_INFOBIP_BASIC: "no-colon" })).rejects.toThrow(/WEBHOOK_INFOBIP_BASIC/);
+  });
+
   it("names the variable that is wrong", async () => {
     await expect(load({ PORT: "http" })).rejects.toThrow(/PORT/);
     await expect(load({ WEBHOOK_STANDARD_SECRET: "plain" })).rejects.toThrow(/WEBHOOK_STANDARD_SECRET/);

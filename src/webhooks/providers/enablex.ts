@@ -5,9 +5,8 @@ import {
   malformed,
   parseJsonBody,
   parseProviderTime,
-  safeEqual,
   transferIdFromPostback,
-  unauthorized,
+  verifyBasic,
   type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
@@ -44,17 +43,10 @@ const payloadSchema = z.discriminatedUnion(
   { error: (issue) => (issue.code === "invalid_union" ? "type must be text, file, message, template, suggestion, location or typing" : undefined) },
 );
 
-function verifyBasic(header: string | string[] | undefined, expected: string | undefined): void {
-  if (!expected) throw unauthorized("EnableX basic credentials are not configured");
-  const match = /^Basic\s+(.+)$/i.exec(String(header ?? ""));
-  if (!match) throw unauthorized("missing Basic authorization");
-  if (!safeEqual(Buffer.from(match[1]!, "base64"), Buffer.from(expected))) throw unauthorized("credentials do not match");
-}
-
 export const enablex: WebhookProvider<ParsedDelivery> = {
   name: "enablex",
   parse(rawBody, { headers }, secrets): ParsedDelivery {
-    verifyBasic(headers.authorization, secrets.enablexBasic);
+    verifyBasic(headers.authorization, secrets.enablexBasic, "EnableX");
     const payload = parseJsonBody(rawBody, payloadSchema);
     const occurredAt = parseProviderTime(payload.timestamp);
     const common = { occurredAt, channel: "RCS" as const, raw: payload };

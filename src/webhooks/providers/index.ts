@@ -1,11 +1,14 @@
 import type { WebhookProvider } from "../provider.js";
 import { enablex } from "./enablex.js";
 import { generic } from "./generic.js";
+import { infobip } from "./infobip.js";
+import { rbm } from "./rbm.js";
+import { sinch } from "./sinch.js";
 import { standard } from "./standard.js";
 import { twilio } from "./twilio.js";
 import { vonage } from "./vonage.js";
 
 /** Every door of the side-door, by the path segment it answers on. */
 export const webhookProviders: ReadonlyMap<string, WebhookProvider> = new Map(
-  [generic, enablex, standard, twilio, vonage].map((provider): [string, WebhookProvider] => [provider.name, provider]),
+  [generic, enablex, standard, twilio, vonage, rbm, sinch, infobip].map((provider): [string, WebhookProvider] => [provider.name, provider]),
 );

@@ -1,9 +1,17 @@
 import { z } from "zod";
 import { CHANNELS, RECEIPT_EVENT_TYPES, type Channel, type ReceiptEventType } from "../../domain/model.js";
-import { hmacSha256, parseJsonBody, parseProviderTime, safeEqual, unauthorized, type ParsedDelivery, type WebhookProvider } from "../provider.js";
+import {
+  hmacSha256,
+  parseJsonBody,
+  parseProviderTime,
+  safeEqual,
+  unauthorized,
+  verifyFreshTimestamp,
+  type ParsedDelivery,
+  type WebhookProvider,
+} from "../provider.js";
 
 /** Standard Webhooks v1: HMAC-SHA256 over `id.timestamp.body`, ±5 minutes, carrying the canonical event. */
-const TOLERANCE_SECONDS = 5 * 60;
 
 const payloadSchema = z.object({
   transfer_id: z.string().min(1),
@@ -32,10 +40,7 @@ export function verifyStandardSignature(
 ): void {
   const { id, timestamp, signature } = headers;
   if (!id || !timestamp || !signature) throw unauthorized("missing webhook-id, webhook-timestamp or webhook-signature");
-  if (!/^\d+$/.test(timestamp)) throw unauthorized("webhook-timestamp is not a Unix time");
-  if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > TOLERANCE_SECONDS) {
-    throw unauthorized("webhook-timestamp is outside the 5-minute tolerance");
-  }
+  verifyFreshTimestamp(timestamp, now, "webhook-timestamp");
   const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
   // Compared as canonical base64 text: Node's lenient decoder would accept trailing garbage.
   const expected = Buffer.from(hmacSha256(key, Buffer.concat([Buffer.from(`${id}.${timestamp}.`), rawBody])).toString("base64"));

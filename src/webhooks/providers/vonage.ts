@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { NormalizedEvent, ReceiptEventType } from "../../domain/model.js";
 import {
   bodyHashMatches,
+  e164,
   isStopReply,
   malformed,
   parseJsonBody,
@@ -78,8 +79,7 @@ async function verifySignature(rawBody: Buffer, authorization: string | undefine
 
 function inboundEvent(payload: VonagePayload, messageType: string, base: Pick<NormalizedEvent, "occurredAt" | "channel" | "raw">): NormalizedEvent {
   if (!payload.from) throw malformed("from is required for an inbound message");
-  // Vonage writes numbers in E.164 without the `+`.
-  const phone = payload.from.startsWith("+") ? payload.from : `+${payload.from}`;
+  const phone = e164(payload.from);
   const common = { ...base, dedupeKey: `vonage:${payload.message_uuid}:inbound` };
   // A tapped suggested reply or suggested action: its postback is the id Ackline gave it.
   const postback = messageType === "reply" ? payload.reply?.id : messageType === "button" ? payload.button?.payload : undefined;
