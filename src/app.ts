@@ -28,6 +28,9 @@ import { attachGraphQLWebSocket } from "./graphql/websocket.js";
 import { createLogger, type Logger } from "./logger.js";
 import { backlogAgeSeconds, createMetrics, registerDispatchBacklog, registerReceiptBacklog } from "./metrics.js";
 import { createTransferEvents, type TransferEvents } from "./pubsub/pubsub.js";
+import { DeliveryFollowUps } from "./webhooks/follow-ups.js";
+import { ReplayCache } from "./webhooks/replay-cache.js";
+import { snsCertificates } from "./webhooks/sns-certificates.js";
 import { webhookRoutes } from "./webhooks/webhook.routes.js";
 
 export interface Ackline {
@@ -76,6 +79,7 @@ async function closeHttp(http: FastifyInstance<RawServerDefault, IncomingMessage
 
 /** Builds the whole service from a config: database, pubsub, GraphQL (HTTP + WebSocket), webhooks, dispatcher. */
 export async function createAckline(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Ackline> {
+  snsCertificates.seed(config.snsCertificates);
   const database: DatabaseHandle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   const events: TransferEvents = createTransferEvents(config.redisUrl, log);
   const metrics = createMetrics();
@@ -173,6 +177,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       bodyLimit: config.webhookBodyLimit,
       metrics,
       publicBaseUrl: config.publicBaseUrl,
+      followUps: new DeliveryFollowUps(new ReplayCache(database.db)),
     });
     await http.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate });
     await http.register(unsubscribeRoutes, { signingKeys, transfers: services.transfers });

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createPublicKey, randomBytes, X509Certificate } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
@@ -16,6 +16,33 @@ const optionalString = z
 
 /** HTTP Basic credentials a provider sends, `user:password`. */
 const basicCredentials = optionalString.pipe(z.string().regex(/^[^:]+:.+$/, "expected user:password").optional());
+
+function isP256PublicKey(base64Der: string): boolean {
+  try {
+    return createPublicKey({ key: Buffer.from(base64Der, "base64"), format: "der", type: "spki" }).asymmetricKeyDetails?.namedCurve === "prime256v1";
+  } catch {
+    return false;
+  }
+}
+
+/** `SNS_CERTIFICATES`: a JSON object of certificate URL → PEM, each a certificate Node can read. */
+function certificatesByUrl(json: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new Error("expected a JSON object of certificate URL → PEM");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("expected a JSON object of certificate URL → PEM");
+  for (const [url, pem] of Object.entries(parsed)) {
+    try {
+      new X509Certificate(String(pem));
+    } catch {
+      throw new Error(`the value for ${url} is not a PEM certificate`);
+    }
+  }
+  return parsed as Record<string, string>;
+}
 
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -50,6 +77,22 @@ const environmentSchema = z.object({
   WEBHOOK_RBM_CLIENT_TOKEN: optionalString,
   WEBHOOK_SINCH_SECRET: optionalString,
   WEBHOOK_INFOBIP_BASIC: basicCredentials,
+  WEBHOOK_SENDGRID_PUBLIC_KEY: optionalString.pipe(
+    z.string().refine(isP256PublicKey, "expected SendGrid's verification key: base64 DER of an ECDSA P-256 public key").optional(),
+  ),
+  WEBHOOK_MAILGUN_SIGNING_KEY: optionalString,
+  WEBHOOK_SES_TOPIC_ARN: optionalString.pipe(z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/, "expected an SNS topic ARN").optional()),
+  SNS_CERTIFICATES: z
+    .string()
+    .default("{}")
+    .transform((value, ctx) => {
+      try {
+        return certificatesByUrl(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()),
   DOWNLOAD_URL_TEMPLATE: optionalString.pipe(z.url().includes("{transferId}", "expected a URL with {transferId}").optional()),
   SIGNING_KEY: optionalString,
@@ -106,7 +149,12 @@ export interface Config {
     rbmClientToken?: string;
     sinchSecret?: string;
     infobipBasic?: string;
+    sendgridPublicKey?: string;
+    mailgunSigningKey?: string;
+    sesTopicArn?: string;
   };
+  /** SNS signing certificates known in advance (URL → PEM), for machines that cannot fetch them. */
+  snsCertificates: Record<string, string>;
   /** Explicit base for recipient links; otherwise derived from the bound address. */
   publicBaseUrl?: string;
   /** Where a recipient's download goes once recorded (`{transferId}` replaced); unset: a confirmation page. */
@@ -247,7 +295,11 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       rbmClientToken: e.WEBHOOK_RBM_CLIENT_TOKEN,
       sinchSecret: e.WEBHOOK_SINCH_SECRET,
       infobipBasic: e.WEBHOOK_INFOBIP_BASIC,
+      sendgridPublicKey: e.WEBHOOK_SENDGRID_PUBLIC_KEY,
+      mailgunSigningKey: e.WEBHOOK_MAILGUN_SIGNING_KEY,
+      sesTopicArn: e.WEBHOOK_SES_TOPIC_ARN,
     },
+    snsCertificates: e.SNS_CERTIFICATES,
     // Without a trailing slash: links and webhook URLs (which Twilio signs) append their own path.
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     downloadUrlTemplate: e.DOWNLOAD_URL_TEMPLATE,

@@ -212,3 +212,18 @@ export const auditLog = pgTable(
   },
   (t) => [index("audit_log_tenant_at").on(t.tenantId, t.at)],
 );
+
+/**
+ * Single-use webhook tokens already spent (Mailgun's signature token), shared by every instance
+ * and kept across restarts until the sender's timestamp window would refuse them anyway.
+ */
+export const webhookReplayTokens = pgTable(
+  "webhook_replay_tokens",
+  {
+    provider: text("provider").notNull(),
+    token: text("token").notNull(),
+    seenAt: moment("seen_at").notNull(),
+    expiresAt: moment("expires_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.token] }), index("webhook_replay_tokens_expires").on(t.expiresAt)],
+);

@@ -1,4 +1,5 @@
 import nodemailer from "nodemailer";
+import { emailMessageId } from "../domain/email-message-id.js";
 import type { Logger } from "../logger.js";
 import type { DeliveryAdapter, SendRequest } from "./adapter.js";
 
@@ -6,6 +7,27 @@ import type { DeliveryAdapter, SendRequest } from "./adapter.js";
 function isPermanent(error: unknown): boolean {
   const code = (error as { responseCode?: number }).responseCode;
   return typeof code === "number" && code >= 500;
+}
+
+/**
+ * The acceptances of the SMTP relays whose event webhooks name the message by the relay's own id:
+ * SendGrid's `250 Ok: queued as <X-Message-Id>` (the part of `sg_message_id` before its first dot)
+ * and SES's `250 Ok <message id>` (`mail.messageId`). Only these shapes are taken: a provider id
+ * must be unique across Ackline, and other servers' queue ids (Postfix's) are reused.
+ */
+const RELAY_ACCEPTANCES = [
+  /^250 Ok: queued as ([A-Za-z0-9_-]{22})$/i,
+  /^250 Ok ([0-9a-f]{16}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-\d{6})$/i,
+];
+
+/** The relay's id for the message it just accepted, when its acceptance names one its webhooks report. */
+export function relayMessageId(response: string): string | undefined {
+  const line = response.trim();
+  for (const acceptance of RELAY_ACCEPTANCES) {
+    const id = acceptance.exec(line)?.[1];
+    if (id) return id;
+  }
+  return undefined;
 }
 
 function render({ transfer, link, message, unsubscribeUrl }: SendRequest) {
@@ -36,7 +58,7 @@ export function createEmailAdapter(options: { smtpUrl?: string; from: string; lo
           to: request.transfer.recipientEmail ?? "",
           subject,
           text,
-          messageId: `<${request.message.clientMessageId}@ackline>`,
+          messageId: emailMessageId(request.message.clientMessageId),
           headers: {
             "X-Ackline-Transfer-Id": request.transfer.id,
             // RFC 8058 one-click: mail clients POST `List-Unsubscribe=One-Click` to the link.
@@ -44,7 +66,8 @@ export function createEmailAdapter(options: { smtpUrl?: string; from: string; lo
           },
         });
         if (!options.smtpUrl) options.log.info({ to: request.transfer.recipientEmail, subject }, "email copy (logged, no SMTP_URL)");
-        return { kind: "accepted", providerMessageId: info.messageId, sent: true };
+        // Mailgun, and any other server, reports the Message-ID Ackline set.
+        return { kind: "accepted", providerMessageId: relayMessageId(String(info.response ?? "")) ?? info.messageId, sent: true };
       } catch (error) {
         const message = `SMTP: ${(error as Error).message}`;
         return isPermanent(error) ? { kind: "permanent", error: message } : { kind: "transient", error: message };

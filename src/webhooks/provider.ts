@@ -14,6 +14,11 @@ export interface WebhookSecrets {
   sinchSecret?: string;
   /** `user:password`, like `enablexBasic`. */
   infobipBasic?: string;
+  /** SendGrid's Event Webhook verification key: base64 DER (SubjectPublicKeyInfo) of an ECDSA P-256 key. */
+  sendgridPublicKey?: string;
+  mailgunSigningKey?: string;
+  /** The one SNS topic whose SES notifications (and subscription) this door accepts. */
+  sesTopicArn?: string;
 }
 
 export interface ParsedDelivery {
@@ -21,6 +26,16 @@ export interface ParsedDelivery {
   templateUpdates: TemplateUpdate[];
   /** The answer the provider expects once the events are stored (default: Ackline's JSON receipt). */
   reply?: { contentType: string; body: string };
+  /** A single-use token the provider signed: refused if already spent, spent once the delivery is durably accepted. */
+  replayToken?: ReplayToken;
+  /** An SNS SubscribeURL (already validated) to visit once the delivery is accepted: confirms the subscription. */
+  confirmSubscription?: string;
+}
+
+export interface ReplayToken {
+  token: string;
+  /** After this the sender's timestamp check refuses the token anyway: it need not be remembered longer. */
+  expiresAt: Date;
 }
 
 /** What a door sees of the request besides its body. */
@@ -67,15 +82,13 @@ export function verifyBasic(header: string | string[] | undefined, expected: str
   if (!safeEqual(Buffer.from(match[1]!, "base64"), Buffer.from(expected))) throw unauthorized("credentials do not match");
 }
 
-/** How far a signed timestamp may be from now, either way, before the delivery counts as a replay. */
+/** How old a signed timestamp may be before the delivery counts as a replay (schemes that sign each delivery afresh). */
 const TIMESTAMP_TOLERANCE_SECONDS = 5 * 60;
 
 /** A signed Unix-seconds timestamp (header `name`) within ±5 minutes of now. */
 export function verifyFreshTimestamp(timestamp: string, now: Date, name: string): void {
   if (!/^\d+$/.test(timestamp)) throw unauthorized(`${name} is not a Unix time`);
-  if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS) {
-    throw unauthorized(`${name} is outside the 5-minute tolerance`);
-  }
+  requireFresh(new Date(Number(timestamp) * 1000), now, TIMESTAMP_TOLERANCE_SECONDS, name);
 }
 
 /** Whether a hex SHA-256 the sender signed (a JWT claim, a signed URL parameter) is the body's. */
@@ -113,6 +126,20 @@ export function parsePayload<T>(payload: unknown, schema: z.ZodType<T>, path: re
     throw malformed(`${[...path, ...issue.path].join(".") || "body"}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/** How far ahead of Ackline's clock a sender's signed timestamp may be. */
+const CLOCK_SKEW_SECONDS = 5 * 60;
+
+/**
+ * Refuses a signed timestamp older than `maxAgeSeconds` or more than 5 minutes ahead. The maximum
+ * age is each provider's retry span where its documentation does not say retries are signed afresh.
+ */
+export function requireFresh(signedAt: Date, now: Date, maxAgeSeconds: number, what: string): void {
+  const ageSeconds = (now.getTime() - signedAt.getTime()) / 1000;
+  if (Number.isNaN(ageSeconds) || ageSeconds > maxAgeSeconds || ageSeconds < -CLOCK_SKEW_SECONDS) {
+    throw unauthorized(`${what} is outside the accepted window (${maxAgeSeconds} s old to ${CLOCK_SKEW_SECONDS} s ahead)`);
+  }
 }
 
 const EARLIEST_EVENT = Date.UTC(1970, 0, 1);

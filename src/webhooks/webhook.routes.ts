@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ReceiptService } from "../domain/receipt.service.js";
 import type { Metrics } from "../metrics.js";
+import type { DeliveryFollowUps } from "./follow-ups.js";
 import { WebhookRejection, type WebhookSecrets } from "./provider.js";
 import { webhookProviders } from "./providers/index.js";
 
@@ -11,6 +12,8 @@ export interface WebhookRoutesOptions {
   secrets: WebhookSecrets;
   bodyLimit: number;
   metrics: Metrics;
+  /** Replay tokens and SNS subscription confirmations. */
+  followUps: DeliveryFollowUps;
   /** `PUBLIC_BASE_URL`: the base providers call (behind a proxy); unset → the request's own protocol and host. */
   publicBaseUrl?: string;
 }
@@ -36,6 +39,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
       const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const url = `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}${request.url}`;
       delivery = await provider.parse(rawBody, { headers: request.headers, url }, options.secrets, new Date());
+      await options.followUps.refuseReplay(provider.name, delivery);
     } catch (error) {
       if (!(error instanceof WebhookRejection)) throw error;
       count(error.statusCode);
@@ -52,6 +56,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     try {
       const outcomes = await options.receipts.ingest(delivery.events.map((event) => ({ ...event, source: provider.name })));
       await options.receipts.recordTemplateUpdates(delivery.templateUpdates);
+      await options.followUps.afterAccepted(provider.name, delivery);
       count(200);
       if (delivery.reply) return reply.code(200).type(delivery.reply.contentType).send(delivery.reply.body);
       const stored = outcomes.filter((outcome) => outcome.stored).length;

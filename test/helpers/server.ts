@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -19,6 +20,11 @@ export const TEST_VONAGE_SIGNATURE_SECRET = "vonage-test-signature-secret-012345
 export const TEST_RBM_CLIENT_TOKEN = "SJENCPGJESMGUFPY";
 export const TEST_SINCH_SECRET = "sinch-test-webhook-secret";
 export const TEST_INFOBIP_BASIC = "infobip:s3cret-pass";
+/** SendGrid signs with the private half; the door holds the public half as SendGrid shows it (base64 DER). */
+export const TEST_SENDGRID_KEYS = generateKeyPairSync("ec", { namedCurve: "P-256" });
+export const TEST_SENDGRID_PUBLIC_KEY = TEST_SENDGRID_KEYS.publicKey.export({ type: "spki", format: "der" }).toString("base64");
+export const TEST_MAILGUN_SIGNING_KEY = "mailgun-test-signing-key-0123456789abcdef";
+export const TEST_SES_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ackline-ses-events";
 
 export interface TestServer {
   ackline: Ackline;
@@ -57,6 +63,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     WEBHOOK_RBM_CLIENT_TOKEN: TEST_RBM_CLIENT_TOKEN,
     WEBHOOK_SINCH_SECRET: TEST_SINCH_SECRET,
     WEBHOOK_INFOBIP_BASIC: TEST_INFOBIP_BASIC,
+    WEBHOOK_SENDGRID_PUBLIC_KEY: TEST_SENDGRID_PUBLIC_KEY,
+    WEBHOOK_MAILGUN_SIGNING_KEY: TEST_MAILGUN_SIGNING_KEY,
+    WEBHOOK_SES_TOPIC_ARN: TEST_SES_TOPIC_ARN,
     SIMULATOR_STEP_MS: "50",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(useRedis ? { REDIS_URL } : {}),

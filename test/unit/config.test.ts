@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { TEST_SENDGRID_PUBLIC_KEY, TEST_SES_TOPIC_ARN } from "../helpers/server.js";
 
 describe("configuration", () => {
   let dataDir: string;
@@ -64,6 +65,18 @@ describe("configuration", () => {
     expect(closed.webhookSecrets.sinchSecret).toBeUndefined();
     expect(closed.webhookSecrets.infobipBasic).toBeUndefined();
     await expect(load({ WEBHOOK_INFOBIP_BASIC: "no-colon" })).rejects.toThrow(/WEBHOOK_INFOBIP_BASIC/);
+  });
+
+  it("the email doors' secrets: each checked for its shape, absent unless set", async () => {
+    const email = await load({ WEBHOOK_SENDGRID_PUBLIC_KEY: TEST_SENDGRID_PUBLIC_KEY, WEBHOOK_MAILGUN_SIGNING_KEY: "mg-key", WEBHOOK_SES_TOPIC_ARN: TEST_SES_TOPIC_ARN });
+    expect(email.webhookSecrets).toMatchObject({ sendgridPublicKey: TEST_SENDGRID_PUBLIC_KEY, mailgunSigningKey: "mg-key", sesTopicArn: TEST_SES_TOPIC_ARN });
+    expect(email.snsCertificates).toEqual({});
+    const closed = await load({});
+    expect([closed.webhookSecrets.sendgridPublicKey, closed.webhookSecrets.mailgunSigningKey, closed.webhookSecrets.sesTopicArn]).toEqual([undefined, undefined, undefined]);
+    await expect(load({ WEBHOOK_SENDGRID_PUBLIC_KEY: "not-a-key" })).rejects.toThrow(/WEBHOOK_SENDGRID_PUBLIC_KEY/);
+    await expect(load({ WEBHOOK_SES_TOPIC_ARN: "my-topic" })).rejects.toThrow(/WEBHOOK_SES_TOPIC_ARN/);
+    await expect(load({ SNS_CERTIFICATES: "[1]" })).rejects.toThrow(/SNS_CERTIFICATES/);
+    await expect(load({ SNS_CERTIFICATES: JSON.stringify({ "https://sns.us-east-1.amazonaws.com/a.pem": "not a PEM" }) })).rejects.toThrow(/not a PEM certificate/);
   });
 
   it("names the variable that is wrong", async () => {

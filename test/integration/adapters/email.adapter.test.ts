@@ -87,4 +87,32 @@ describe("email adapter over SMTP (nodemailer → a real local smtp-server)", ()
     const outcome = await createEmailAdapter({ smtpUrl: `smtp://127.0.0.1:${port}`, from: "notify@ackline.example.test", log: silent }).send(sendRequest("EMAIL"));
     expect(outcome).toMatchObject({ kind: "transient", error: expect.stringContaining("SMTP") as string });
   });
+
+  /** A relay whose acceptance of DATA reads `250 <reply>`. */
+  const relayAnswering = (reply: string) =>
+    startSmtp({
+      onData: (stream, _session, callback) => {
+        stream.resume();
+        stream.on("end", () => callback(null, reply));
+      },
+    });
+
+  it.each([
+    ["SendGrid", "Ok: queued as nhIMmON9SFOPcT0ii4nt2A", "nhIMmON9SFOPcT0ii4nt2A"],
+    ["SES", "Ok 01000154dc729264-93fdd7ea-f039-43d6-91ed-653e8547867c-000000", "01000154dc729264-93fdd7ea-f039-43d6-91ed-653e8547867c-000000"],
+  ])("records the id %s's relay names in its acceptance, the one its event webhooks report", async (_relay, reply, id) => {
+    smtp = await relayAnswering(reply);
+    const outcome = await createEmailAdapter({ smtpUrl: smtp.url, from: "notify@ackline.example.test", log: silent }).send(sendRequest("EMAIL"));
+    expect(outcome).toEqual({ kind: "accepted", providerMessageId: id, sent: true });
+  });
+
+  it.each([
+    ["Mailgun", "Great success"],
+    ["Postfix (a queue id it reuses)", "2.0.0 Ok: queued as 4Zx3k2D9FA"],
+  ])("records the Message-ID it set when the relay (%s) names no id of that kind", async (_relay, reply) => {
+    smtp = await relayAnswering(reply);
+    const request = sendRequest("EMAIL");
+    const outcome = await createEmailAdapter({ smtpUrl: smtp.url, from: "notify@ackline.example.test", log: silent }).send(request);
+    expect(outcome).toEqual({ kind: "accepted", providerMessageId: `<${request.message.clientMessageId}@ackline>`, sent: true });
+  });
 });
