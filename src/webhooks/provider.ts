@@ -138,7 +138,7 @@ const CLOCK_SKEW_SECONDS = 5 * 60;
 export function requireFresh(signedAt: Date, now: Date, maxAgeSeconds: number, what: string): void {
   const ageSeconds = (now.getTime() - signedAt.getTime()) / 1000;
   if (Number.isNaN(ageSeconds) || ageSeconds > maxAgeSeconds || ageSeconds < -CLOCK_SKEW_SECONDS) {
-    throw unauthorized(`${what} is outside the accepted window (${maxAgeSeconds} s old to ${CLOCK_SKEW_SECONDS} s ahead)`);
+    throw unauthorized(`${what} is outside the tolerance (at most ${maxAgeSeconds} s old, ${CLOCK_SKEW_SECONDS} s ahead)`);
   }
 }
 
