@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { ApolloServer } from "@apollo/server";
-import fastifyApollo, { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
+import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GraphQLError } from "graphql";
@@ -22,7 +22,9 @@ import { downloadRoutes } from "./recipient/download.routes.js";
 import { unsubscribeRoutes } from "./recipient/unsubscribe.routes.js";
 import { rootRoutes } from "./root/root.routes.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
-import { formatGraphQLError } from "./graphql/errors.js";
+import { createErrorFormatter, unauthenticatedIs401 } from "./graphql/errors.js";
+import { graphqlRoutes } from "./graphql/graphql.routes.js";
+import { createOperationGuard } from "./graphql/operation-guard.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { attachGraphQLWebSocket } from "./graphql/websocket.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -144,11 +146,17 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   };
 
   const schema = await buildGraphQLSchema();
+  const guard = createOperationGuard({ schema, limits: config.graphqlLimits, introspection: config.introspection });
+  const errorFormatter = createErrorFormatter({ log, hideSuggestions: !config.introspection });
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    introspection: config.introspection,
-    formatError: formatGraphQLError,
-    plugins: [fastifyApolloDrainPlugin(http)],
+    // The guard's validation rules refuse introspection when it is off, identically over graphql-ws.
+    introspection: true,
+    parseOptions: guard.parseOptions,
+    validationRules: [...guard.validationRules],
+    formatError: errorFormatter.formatError,
+    includeStacktraceInErrorResponses: config.development,
+    plugins: [fastifyApolloDrainPlugin(http), guard.apolloPlugin, unauthenticatedIs401],
   });
   await apollo.start();
 
@@ -166,9 +174,10 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   http.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   http.get("/.well-known/jwks.json", async () => signingKeys.jwks);
   if (config.role !== "worker") {
-    await http.register(fastifyApollo(apollo), {
-      path: "/graphql",
+    await http.register(graphqlRoutes, {
+      apollo,
       context: (request) => contextFromRequest(verifier, services, request),
+      bodyLimit: config.graphqlBodyLimit,
     });
     await http.register(webhookRoutes, {
       receipts,
@@ -193,7 +202,17 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       const address = await http.listen({ port: config.port, host: config.host });
       listeningUrl = address.replace("[::1]", "localhost");
       if (config.role !== "worker") {
-        websocket = attachGraphQLWebSocket({ server: http.server, schema, verifier, services, log });
+        websocket = attachGraphQLWebSocket({
+          server: http.server,
+          schema,
+          verifier,
+          services,
+          guard,
+          errors: errorFormatter,
+          maxPayload: config.graphqlBodyLimit,
+          development: config.development,
+          log,
+        });
       }
       dispatcher?.start();
       applier.start();

@@ -44,6 +44,18 @@ function certificatesByUrl(json: string): Record<string, string> {
   return parsed as Record<string, string>;
 }
 
+const SECONDS_PER_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds, bare (`86400`) or with a unit (`90s`, `30m`, `24h`, `7d`). */
+const durationSeconds = z
+  .string()
+  .trim()
+  .regex(/^\d+ *[smhd]?$/, "expected seconds or a duration like 24h")
+  .transform((value) => parseInt(value, 10) * (SECONDS_PER_UNIT[value.at(-1)!] ?? 1))
+  .pipe(z.number().int().min(1, "must be at least one second"));
+
+const positiveInt = z.coerce.number().int().min(1);
+
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default("127.0.0.1"),
@@ -52,6 +64,7 @@ const environmentSchema = z.object({
   AUTH_JWT_SECRET: optionalString,
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   AUTH_AUDIENCE: z.string().default("ackline"),
+  AUTH_MAX_TOKEN_TTL: durationSeconds.default(24 * 3600),
   CPAAS_API_URL: optionalString.pipe(z.url().optional()),
   CPAAS_TOKEN: optionalString,
   RCS_PROVIDER: z.enum(["simulator", "cpaas", "twilio", "vonage"]).optional(),
@@ -100,6 +113,13 @@ const environmentSchema = z.object({
   EMAIL_FROM: z.string().default("Ackline <notifications@ackline.local>"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GRAPHQL_INTROSPECTION: booleanFlag.default(true),
+  GRAPHQL_MAX_COST: positiveInt.default(20_000),
+  GRAPHQL_MAX_DEPTH: positiveInt.default(15),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+  GRAPHQL_MAX_ROOT_FIELDS: positiveInt.default(20),
+  GRAPHQL_MAX_TOKENS: positiveInt.default(1000),
+  GRAPHQL_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
+  NODE_ENV: optionalString,
   SIMULATOR_STEP_MS: z.coerce.number().int().min(0).default(1000),
   ROLE: z.enum(["all", "api", "worker"]).default("all"),
   DATA_DIR: z.string().default(".data"),
@@ -128,7 +148,8 @@ export interface Config {
   host: string;
   databaseUrl?: string;
   redisUrl?: string;
-  auth: { audience: string; jwtSecret?: string; jwksUrl?: string };
+  /** `maxTokenTtlSeconds` bounds a token's lifetime (`exp - iat`, or `exp - now` without `iat`). */
+  auth: { audience: string; jwtSecret?: string; jwksUrl?: string; maxTokenTtlSeconds: number };
   cpaas?: { apiUrl: string; token?: string };
   /** Which adapter sends each phone channel; email always goes over SMTP (or the log). */
   providers: { RCS: MessagingProvider; SMS: MessagingProvider };
@@ -165,6 +186,12 @@ export interface Config {
   emailFrom: string;
   logLevel: Environment["LOG_LEVEL"];
   introspection: boolean;
+  /** What one GraphQL operation may ask for, over HTTP and graphql-ws alike. */
+  graphqlLimits: GraphQLLimits;
+  /** Largest GraphQL request: the HTTP body and the graphql-ws message alike. */
+  graphqlBodyLimit: number;
+  /** NODE_ENV=development: GraphQL errors carry their stack traces (never otherwise). */
+  development: boolean;
   simulatorStepMs: number;
   role: Environment["ROLE"];
   dataDir: string;
@@ -178,6 +205,14 @@ export interface Config {
   receiptBacklogLimit: number;
   /** Secrets invented at start (embedded mode); the dev token is printed only then. */
   generatedAuthSecret: boolean;
+}
+
+export interface GraphQLLimits {
+  maxCost: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxTokens: number;
 }
 
 export class ConfigError extends Error {}
@@ -271,6 +306,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       audience: e.AUTH_AUDIENCE,
       jwtSecret: e.AUTH_JWT_SECRET ?? (e.AUTH_JWKS_URL ? undefined : stored?.apiTokenSecret),
       jwksUrl: e.AUTH_JWKS_URL,
+      maxTokenTtlSeconds: e.AUTH_MAX_TOKEN_TTL,
     },
     cpaas: e.CPAAS_API_URL ? { apiUrl: e.CPAAS_API_URL, token: e.CPAAS_TOKEN } : undefined,
     providers,
@@ -308,6 +344,15 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     emailFrom: e.EMAIL_FROM,
     logLevel: e.LOG_LEVEL,
     introspection: e.GRAPHQL_INTROSPECTION,
+    graphqlLimits: {
+      maxCost: e.GRAPHQL_MAX_COST,
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxRootFields: e.GRAPHQL_MAX_ROOT_FIELDS,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+    },
+    graphqlBodyLimit: e.GRAPHQL_BODY_LIMIT,
+    development: e.NODE_ENV === "development",
     simulatorStepMs: e.SIMULATOR_STEP_MS,
     role: e.ROLE,
     dataDir: e.DATA_DIR,

@@ -14,6 +14,9 @@ export interface Principal {
   expiresAt: number;
 }
 
+/** Clocks may disagree by this much: a token issued up to a minute "in the future" is still taken. */
+export const CLOCK_SKEW_SECONDS = 60;
+
 export interface AccessTokenVerifier {
   verify(token: string): Promise<Principal>;
 }
@@ -40,6 +43,7 @@ export function createAccessTokenVerifier(auth: Config["auth"]): AccessTokenVeri
         if (typeof payload.tenant_id !== "string" || payload.tenant_id === "") {
           throw new DomainError("UNAUTHENTICATED", "access token has no tenant_id claim");
         }
+        checkLifetime(payload.exp!, payload.iat, auth.maxTokenTtlSeconds);
         return {
           tenantId: payload.tenant_id,
           subject: payload.sub ?? payload.tenant_id,
@@ -53,6 +57,20 @@ export function createAccessTokenVerifier(auth: Config["auth"]): AccessTokenVeri
       }
     },
   };
+}
+
+/**
+ * A token may live at most `maxTtlSeconds`, counted from `iat` (or from now when it has none), so
+ * a leaked one cannot stay useful for years; and it cannot be issued in the future.
+ */
+function checkLifetime(exp: number, iat: number | undefined, maxTtlSeconds: number): void {
+  const now = Math.floor(Date.now() / 1000);
+  if (iat !== undefined && iat > now + CLOCK_SKEW_SECONDS) {
+    throw new DomainError("UNAUTHENTICATED", "access token is issued in the future");
+  }
+  if (exp - (iat ?? now) > maxTtlSeconds) {
+    throw new DomainError("UNAUTHENTICATED", `access token lives longer than the ${maxTtlSeconds} s allowed`);
+  }
 }
 
 /** Mints an HS256 access token; used for the embedded development token and by tests. */

@@ -1,11 +1,12 @@
 import type { Server } from "node:http";
-import type { GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import { type AccessTokenVerifier, extractBearer, type Principal } from "../auth/access-tokens.js";
 import type { Logger } from "../logger.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./context.js";
-import { formatErrors } from "./errors.js";
+import type { GraphQLErrorFormatter } from "./errors.js";
+import type { OperationGuard } from "./operation-guard.js";
 
 /** graphql-ws closes with this code when a token is missing, bad, or expires mid-connection. */
 const CLOSE_FORBIDDEN = 4403;
@@ -13,18 +14,28 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type SocketExtra = Record<PropertyKey, unknown> & { principal?: Principal };
 
-/** graphql-ws on `/graphql`: the token comes in `connectionParams.Authorization` and lives as long as the token does. */
+/**
+ * graphql-ws on `/graphql`: the token comes in `connectionParams.Authorization` and lives as long
+ * as the token does. Operations pass the same guard as over HTTP, and a message may be no larger
+ * than an HTTP request body (larger closes the socket with 1009).
+ */
 export function attachGraphQLWebSocket(options: {
   server: Server;
   schema: GraphQLSchema;
   verifier: AccessTokenVerifier;
   services: GraphQLServices;
+  guard: OperationGuard;
+  errors: GraphQLErrorFormatter;
+  maxPayload: number;
+  development: boolean;
   log: Logger;
 }): { close(): Promise<void> } {
-  const wsServer = new WebSocketServer({ server: options.server, path: "/graphql" });
+  const { errors } = options;
+  const wsServer = new WebSocketServer({ server: options.server, path: "/graphql", maxPayload: options.maxPayload });
   const disposable = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema: options.schema,
+      isProd: !options.development,
       context: (ctx): GraphQLContext => ({
         principal: ctx.extra.principal ?? null,
         ip: ctx.extra.request.socket.remoteAddress,
@@ -47,12 +58,30 @@ export function attachGraphQLWebSocket(options: {
         socket.once("close", () => clearTimeout(timer));
         return true;
       },
-      onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+      onSubscribe: (_ctx, _id, payload) => {
+        let prepared;
+        try {
+          prepared = options.guard.prepare(payload);
+        } catch (error) {
+          // Answered as INTERNAL_SERVER_ERROR (and logged) rather than closing the socket with 4500.
+          return [new GraphQLError("internal server error", { originalError: error as Error })];
+        }
+        if ("errors" in prepared) return prepared.errors;
+        return { schema: options.schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables };
+      },
+      onError: (_ctx, _id, _payload, graphqlErrors) => errors.formatErrors(graphqlErrors),
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatErrors(result.errors) } : result,
+        result.errors ? { ...result, errors: errors.formatErrors(result.errors) } : result,
     },
     wsServer,
   );
+  // A client's protocol error (a message over maxPayload, text that is not UTF-8, a bad frame)
+  // reaches the socket as an error once ws has closed it with the code that says why (1009,
+  // 1007, 1002). graphql-ws would print each one with its stack on stderr: log it instead.
+  wsServer.on("connection", (socket) => {
+    socket.removeAllListeners("error");
+    socket.on("error", (error) => options.log.info({ reason: error.message }, "websocket client error"));
+  });
   wsServer.on("error", (error) => options.log.error({ err: error }, "websocket server error"));
   return {
     async close() {

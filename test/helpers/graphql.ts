@@ -18,6 +18,20 @@ export async function graphql<TResult, TVariables>(
   return { status: response.status, body: (await response.json()) as FormattedExecutionResult<TResult> };
 }
 
+/** POST /graphql with a document as text (for operations no typed document describes). */
+export async function postGraphQL(
+  url: string,
+  request: { query: string; variables?: Record<string, unknown>; operationName?: string },
+  token?: string,
+): Promise<{ status: number; body: FormattedExecutionResult }> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(request),
+  });
+  return { status: response.status, body: (await response.json()) as FormattedExecutionResult };
+}
+
 export function errorCodes(result: FormattedExecutionResult<unknown>): unknown[] {
   return (result.errors ?? []).map((error) => error.extensions?.code);
 }

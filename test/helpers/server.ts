@@ -5,7 +5,7 @@ import path from "node:path";
 import { type Ackline, createAckline } from "../../src/app.js";
 import { SCOPES, signAccessToken } from "../../src/auth/access-tokens.js";
 import { loadConfig } from "../../src/config.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger, type Logger } from "../../src/logger.js";
 import { createTestDatabase, hasRedis, REDIS_URL } from "./services.js";
 
 export const TEST_AUTH_SECRET = "test-auth-secret-with-enough-entropy-0123456789";
@@ -40,6 +40,8 @@ export interface TestServerOptions {
   /** Use Redis pubsub (default when Redis is reachable). */
   redis?: boolean;
   env?: Record<string, string>;
+  /** Where the server logs (default: a pino logger at TEST_LOG_LEVEL, silent unless set). */
+  log?: Logger;
 }
 
 /** Starts a real Ackline on an ephemeral port against a fresh PostgreSQL database (or PGlite outside CI). */
@@ -71,7 +73,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(useRedis ? { REDIS_URL } : {}),
     ...options.env,
   });
-  const ackline = await createAckline(config, createLogger(config.logLevel));
+  const ackline = await createAckline(config, options.log ?? createLogger(config.logLevel));
   const url = await ackline.listen();
   return {
     ackline,
