@@ -96,15 +96,17 @@ describe("GraphQL API (failing cases)", () => {
     ];
 
     for (const [name, operation] of Object.entries(operations)) {
-      it(`${name} without a token is UNAUTHENTICATED`, async () => {
+      it(`${name} without a token is UNAUTHENTICATED, 401`, async () => {
         const result = await operation();
+        expect(result.status).toBe(401);
         expect(errorCodes(result.body)).toEqual(["UNAUTHENTICATED"]);
         // transfer is nullable, so its error leaves { transfer: null }; the others null the whole data.
         expect(Object.values(result.body.data ?? {}).every((value) => value === null)).toBe(true);
       });
 
-      it.each(badTokens)(`${name} with %s is UNAUTHENTICATED`, async (_label, mint) => {
+      it.each(badTokens)(`${name} with %s is UNAUTHENTICATED, 401`, async (_label, mint) => {
         const result = await operation(await mint());
+        expect(result.status).toBe(401);
         expect(errorCodes(result.body)).toEqual(["UNAUTHENTICATED"]);
         expect(Object.values(result.body.data ?? {}).every((value) => value === null)).toBe(true);
       });
