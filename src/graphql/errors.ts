@@ -18,6 +18,11 @@ export class OperationRefusedError extends GraphQLError {
   }
 }
 
+/** A variable that cannot be coerced to its type: BAD_USER_INPUT, as Apollo says over HTTP. */
+export function badUserInput(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: "BAD_USER_INPUT" } });
+}
+
 /** The one place where domain and framework errors become GraphQL `extensions.code`. */
 function codeOf(error: unknown): string | undefined {
   if (error instanceof DomainError || error instanceof OperationRefusedError) return error.code;

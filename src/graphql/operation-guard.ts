@@ -14,6 +14,7 @@ import {
 } from "graphql";
 import type { GraphQLLimits } from "../config.js";
 import type { GraphQLContext } from "./context.js";
+import { badUserInput } from "./errors.js";
 import { findUnfitText } from "./input-text.js";
 import { ASSUMED_LIST_LENGTH, operationCost } from "./operation-cost.js";
 import { fragmentsOf, operationShapeRule, tooComplex } from "./operation-shape.js";
@@ -47,16 +48,16 @@ export function createOperationGuard(options: { schema: GraphQLSchema; limits: G
   const parseOptions = { maxTokens: limits.maxTokens };
 
   /** Why the resolved operation may not run: beyond the cost limit, or carrying text it cannot take. */
-  function refusalOf(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | null | undefined) {
-    const { coerced } = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
-    // Variables that cannot be coerced stop the operation before anything runs; execution says why.
-    if (!coerced) return undefined;
-    const cost = operationCost(schema, operation, fragmentsOf(document), coerced);
+  function refusalOf(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) {
+    const cost = operationCost(schema, operation, fragmentsOf(document), variables);
     if (cost > limits.maxCost) {
       return tooComplex("cost", cost, limits.maxCost, `the operation costs ${cost} (each field 1, a list's selection times its \`first\` or ${ASSUMED_LIST_LENGTH})`);
     }
-    return findUnfitText(document, coerced);
+    return findUnfitText(document, variables);
   }
+
+  const coerceVariables = (operation: OperationDefinitionNode, variables: Record<string, unknown> | null | undefined) =>
+    getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
 
   return {
     parseOptions,
@@ -65,7 +66,10 @@ export function createOperationGuard(options: { schema: GraphQLSchema; limits: G
       async requestDidStart() {
         return {
           async didResolveOperation({ document, operation, request }) {
-            const refusal = operation && refusalOf(document, operation, request.variables);
+            if (!operation) return;
+            // Variables that cannot be coerced stop the operation before anything runs; Apollo says why.
+            const { coerced } = coerceVariables(operation, request.variables);
+            const refusal = coerced && refusalOf(document, operation, coerced);
             if (refusal) throw refusal;
           },
         };
@@ -84,7 +88,10 @@ export function createOperationGuard(options: { schema: GraphQLSchema; limits: G
       const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
       if (errors.length > 0) return { errors };
       const operation = getOperationAST(document, request.operationName);
-      const refusal = operation && refusalOf(document, operation, request.variables);
+      if (!operation) return { document }; // graphql-ws says it cannot tell which operation to run
+      const { coerced, errors: variableErrors } = coerceVariables(operation, request.variables);
+      if (variableErrors) return { errors: variableErrors.map(badUserInput) };
+      const refusal = refusalOf(document, operation, coerced);
       return refusal ? { errors: [refusal] } : { document };
     },
   };

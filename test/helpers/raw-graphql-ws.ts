@@ -14,10 +14,12 @@ export type OperationEnd =
  * (oversized, malformed or hostile messages) and see exactly how the server answers.
  */
 export interface RawGraphQLSocket {
-  /** Subscribes with `payload` (any JSON) under a fresh id and resolves with how that operation ended. */
+  /** Subscribes with `payload` under a fresh id and resolves with how that operation ended. */
   run(payload: unknown, timeoutMs?: number): Promise<OperationEnd>;
-  /** Sends a frame as is; a Buffer goes as a binary frame. */
-  sendRaw(data: string | Buffer): void;
+  /** The same with the payload already written as JSON text. */
+  runJson(payloadJson: string, timeoutMs?: number): Promise<OperationEnd>;
+  /** Sends a frame as is: a Buffer as a binary frame unless `text` (then its bytes go unchecked in a text frame). */
+  sendRaw(data: string | Buffer, options?: { text?: boolean }): void;
   /** The socket's close, whenever it comes (a timeout resolves with code 0). */
   closed(timeoutMs?: number): Promise<CloseInfo>;
   close(): void;
@@ -55,27 +57,29 @@ export async function openRawGraphQLSocket(wsUrl: string, connectionParams?: Rec
   }
 
   let nextId = 0;
-  return {
-    run(payload, timeoutMs = 15_000) {
-      const id = String(++nextId);
-      return new Promise<OperationEnd>((resolve) => {
-        const results: FormattedExecutionResult[] = [];
-        const finish = (end: OperationEnd) => {
-          clearTimeout(timer);
-          listeners.delete(id);
-          resolve(end);
-        };
-        const timer = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
-        listeners.set(id, (message) => {
-          if (message.type === "next") results.push(message.payload as FormattedExecutionResult);
-          else if (message.type === "error") finish({ kind: "error", errors: message.payload as GraphQLFormattedError[] });
-          else if (message.type === "complete") finish({ kind: "complete", results });
-        });
-        void whenClosed.then((info) => finish({ kind: "closed", ...info }));
-        socket.send(JSON.stringify({ id, type: "subscribe", payload }));
+  const runJson = (payloadJson: string, timeoutMs = 15_000) => {
+    const id = String(++nextId);
+    return new Promise<OperationEnd>((resolve) => {
+      const results: FormattedExecutionResult[] = [];
+      const finish = (end: OperationEnd) => {
+        clearTimeout(timer);
+        listeners.delete(id);
+        resolve(end);
+      };
+      const timer = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
+      listeners.set(id, (message) => {
+        if (message.type === "next") results.push(message.payload as FormattedExecutionResult);
+        else if (message.type === "error") finish({ kind: "error", errors: message.payload as GraphQLFormattedError[] });
+        else if (message.type === "complete") finish({ kind: "complete", results });
       });
-    },
-    sendRaw: (data) => socket.send(data, { binary: Buffer.isBuffer(data) }),
+      void whenClosed.then((info) => finish({ kind: "closed", ...info }));
+      socket.send(`{"id":"${id}","type":"subscribe","payload":${payloadJson}}`);
+    });
+  };
+  return {
+    run: (payload, timeoutMs) => runJson(JSON.stringify(payload), timeoutMs),
+    runJson,
+    sendRaw: (data, options) => socket.send(data, { binary: Buffer.isBuffer(data) && !options?.text }),
     closed,
     close: () => socket.close(),
   };
