@@ -99,4 +99,33 @@ describe("configuration", () => {
       await expect(load({ DISPATCH_RATE_LIMITS: wrong })).rejects.toThrow(/DISPATCH_RATE_LIMITS/);
     }
   });
+
+  it("bounds an access token's lifetime: AUTH_MAX_TOKEN_TTL in seconds or with a unit, 24 h by default", async () => {
+    expect((await load({})).auth.maxTokenTtlSeconds).toBe(86_400);
+    expect((await load({ AUTH_MAX_TOKEN_TTL: "3600" })).auth.maxTokenTtlSeconds).toBe(3600);
+    expect((await load({ AUTH_MAX_TOKEN_TTL: "90s" })).auth.maxTokenTtlSeconds).toBe(90);
+    expect((await load({ AUTH_MAX_TOKEN_TTL: "30m" })).auth.maxTokenTtlSeconds).toBe(1800);
+    expect((await load({ AUTH_MAX_TOKEN_TTL: "24h" })).auth.maxTokenTtlSeconds).toBe(86_400);
+    expect((await load({ AUTH_MAX_TOKEN_TTL: "7d" })).auth.maxTokenTtlSeconds).toBe(604_800);
+    for (const wrong of ["0", "1w", "24 hours", "-5", "1.5h"]) {
+      await expect(load({ AUTH_MAX_TOKEN_TTL: wrong })).rejects.toThrow(/AUTH_MAX_TOKEN_TTL/);
+    }
+  });
+
+  it("reads the GraphQL limits, with defaults that fit every operation in the README and the introspection query", async () => {
+    const defaults = await load({});
+    expect(defaults.graphqlLimits).toEqual({ maxCost: 20_000, maxDepth: 15, maxAliases: 30, maxRootFields: 20, maxTokens: 1000 });
+    expect(defaults.graphqlBodyLimit).toBe(1024 * 1024);
+    const set = await load({ GRAPHQL_MAX_COST: "500", GRAPHQL_MAX_DEPTH: "8", GRAPHQL_MAX_ALIASES: "0", GRAPHQL_MAX_ROOT_FIELDS: "5", GRAPHQL_MAX_TOKENS: "300", GRAPHQL_BODY_LIMIT: "65536" });
+    expect(set.graphqlLimits).toEqual({ maxCost: 500, maxDepth: 8, maxAliases: 0, maxRootFields: 5, maxTokens: 300 });
+    expect(set.graphqlBodyLimit).toBe(65_536);
+    await expect(load({ GRAPHQL_MAX_DEPTH: "0" })).rejects.toThrow(/GRAPHQL_MAX_DEPTH/);
+    await expect(load({ GRAPHQL_MAX_COST: "lots" })).rejects.toThrow(/GRAPHQL_MAX_COST/);
+  });
+
+  it("sends stack traces with GraphQL errors only when NODE_ENV is development", async () => {
+    expect((await load({})).development).toBe(false);
+    expect((await load({ NODE_ENV: "production" })).development).toBe(false);
+    expect((await load({ NODE_ENV: "development" })).development).toBe(true);
+  });
 });
