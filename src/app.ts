@@ -7,6 +7,7 @@ import { GraphQLError } from "graphql";
 import { type AccessTokenVerifier, createAccessTokenVerifier, developmentToken, extractBearer } from "./auth/access-tokens.js";
 import { SigningKeys } from "./auth/signing-keys.js";
 import { type Config, storedSecretsFile } from "./config.js";
+import { DatabaseGate } from "./db/availability.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/client.js";
 import { DomainError } from "./domain/errors.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
@@ -79,10 +80,14 @@ async function closeHttp(http: FastifyInstance<RawServerDefault, IncomingMessage
   }
 }
 
+/** A readiness probe is answered within a second, even while the database hangs. */
+const READINESS_TIMEOUT_MS = 1000;
+
 /** Builds the whole service from a config: database, pubsub, GraphQL (HTTP + WebSocket), webhooks, dispatcher. */
 export async function createAckline(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Ackline> {
   snsCertificates.seed(config.snsCertificates);
-  const database: DatabaseHandle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const database: DatabaseHandle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.databaseTimeouts.connectMs });
+  const databaseGate = new DatabaseGate({ timeoutMs: config.databaseTimeouts.requestMs, failureThreshold: 5, openMs: 1000 });
   const events: TransferEvents = createTransferEvents(config.redisUrl, log);
   const metrics = createMetrics();
   registerDispatchBacklog(metrics, () => dispatchBacklog(database.db));
@@ -163,7 +168,10 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   http.get("/healthz", async () => ({ status: "ok" }));
   http.get("/readyz", async (_request, reply) => {
     try {
-      const [, , backlog] = await Promise.all([pingDatabase(database.db), events.ping(), receiptBacklog(database.db, config.receiptBacklogLimit)]);
+      const [backlog] = await Promise.all([
+        databaseGate.run(() => pingDatabase(database.db).then(() => receiptBacklog(database.db, config.receiptBacklogLimit)), READINESS_TIMEOUT_MS),
+        events.ping(),
+      ]);
       // Reported, not failed on: the backlog is shared by every instance, and a full one only closes the webhook door.
       const receipts = { backlog: backlog.events, oldestSeconds: backlogAgeSeconds(backlog.oldestReceivedAt), limit: config.receiptBacklogLimit };
       return { status: "ready", database: database.kind, pubsub: events.kind, receipts };
@@ -181,6 +189,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     });
     await http.register(webhookRoutes, {
       receipts,
+      databaseGate,
       saturated: () => applier.saturated(),
       secrets: config.webhookSecrets,
       bodyLimit: config.webhookBodyLimit,

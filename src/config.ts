@@ -127,6 +127,8 @@ const environmentSchema = z.object({
   DISPATCH_LEASE_MS: z.coerce.number().int().min(1000).default(60_000),
   WEBHOOK_BODY_LIMIT: z.coerce.number().int().min(1024).default(256 * 1024),
   RECEIPT_BACKLOG_LIMIT: z.coerce.number().int().min(1).default(1_000_000),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
+  DATABASE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   DISPATCH_RATE_LIMITS: z
     .string()
     .default("")
@@ -203,6 +205,8 @@ export interface Config {
   webhookBodyLimit: number;
   /** Acknowledged events not yet folded beyond which the webhook door answers 503 (about a minute of peak ingest by default). */
   receiptBacklogLimit: number;
+  /** How long connecting may take, and the longest a webhook waits for the database before it is answered 503. */
+  databaseTimeouts: { connectMs: number; requestMs: number };
   /** Secrets invented at start (embedded mode); the dev token is printed only then. */
   generatedAuthSecret: boolean;
 }
@@ -361,6 +365,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     dispatchRateLimits: e.DISPATCH_RATE_LIMITS,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     receiptBacklogLimit: e.RECEIPT_BACKLOG_LIMIT,
+    databaseTimeouts: { connectMs: e.DATABASE_CONNECT_TIMEOUT_MS, requestMs: e.DATABASE_REQUEST_TIMEOUT_MS },
     generatedAuthSecret: !authConfigured,
   };
 }

@@ -52,12 +52,14 @@ function preparingStatements(client: postgres.Sql): postgres.Sql {
   });
 }
 
-export async function openDatabase(options: { url?: string; dataDir: string; poolSize?: number }): Promise<DatabaseHandle> {
+export async function openDatabase(options: { url?: string; dataDir: string; poolSize?: number; connectTimeoutMs?: number }): Promise<DatabaseHandle> {
   if (options.url) {
     const poolSize = options.poolSize ?? 10;
     const client = postgres(options.url, {
       max: poolSize,
       onnotice: () => {},
+      // postgres.js waits 30 s by default; an unreachable server should be reported sooner.
+      connect_timeout: (options.connectTimeoutMs ?? 2000) / 1000,
       // A generic plan cannot see how many ids an array parameter holds and may scan a whole table.
       connection: { plan_cache_mode: "force_custom_plan" },
     });

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
+import type { DatabaseGate } from "../db/availability.js";
 import type { ReceiptService } from "../domain/receipt.service.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryFollowUps } from "./follow-ups.js";
@@ -7,6 +8,8 @@ import { webhookProviders } from "./providers/index.js";
 
 export interface WebhookRoutesOptions {
   receipts: ReceiptService;
+  /** Bounds the wait for the store: past it the delivery is answered 503, not held. */
+  databaseGate: DatabaseGate;
   /** True while the applier's backlog is past its limit: new work is refused until it catches up. */
   saturated(): boolean;
   secrets: WebhookSecrets;
@@ -54,8 +57,12 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
       return reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).send({ error: "receipt backlog full, retry later" });
     }
     try {
-      const outcomes = await options.receipts.ingest(delivery.events.map((event) => ({ ...event, source: provider.name })));
-      await options.receipts.recordTemplateUpdates(delivery.templateUpdates);
+      // Answered 503 past the deadline even if the append commits later: the retry is then a duplicate, stored once.
+      const outcomes = await options.databaseGate.run(async () => {
+        const appended = await options.receipts.ingest(delivery.events.map((event) => ({ ...event, source: provider.name })));
+        await options.receipts.recordTemplateUpdates(delivery.templateUpdates);
+        return appended;
+      });
       await options.followUps.afterAccepted(provider.name, delivery);
       count(200);
       if (delivery.reply) return reply.code(200).type(delivery.reply.contentType).send(delivery.reply.body);
