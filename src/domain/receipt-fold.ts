@@ -14,6 +14,8 @@ import { suppressFromEvents } from "./suppression.service.js";
  */
 
 export type EventRow = typeof receiptEvents.$inferSelect;
+/** What folding reads of an event: everything but its raw payload, which only history shows. */
+export type FoldableEvent = Omit<EventRow, "raw">;
 export type TransferRow = typeof transfers.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 
@@ -102,17 +104,21 @@ export interface Correlated {
  */
 export async function correlate(tx: Transaction, correlations: Correlation[], now: Date): Promise<Correlated> {
   const providerMessageIds = unique(correlations.map((c) => c.providerMessageId));
-  await lockProviderMessageIds(tx, providerMessageIds);
-  const lockedTransfers = await lockTransfers(
-    tx,
-    {
-      providerMessageIds,
-      messageIds: unique(correlations.map((c) => c.messageId)),
-      transferIds: unique(correlations.map((c) => (c.messageId ? undefined : c.transferId))),
-      phones: unique(correlations.map((c) => c.phone)),
-    },
-    now,
-  );
+  // Sent together (one round trip): PostgreSQL still runs them in order, so the advisory locks are
+  // held before the transfer rows are read.
+  const [, lockedTransfers] = await Promise.all([
+    lockProviderMessageIds(tx, providerMessageIds),
+    lockTransfers(
+      tx,
+      {
+        providerMessageIds,
+        messageIds: unique(correlations.map((c) => c.messageId)),
+        transferIds: unique(correlations.map((c) => (c.messageId ? undefined : c.transferId))),
+        phones: unique(correlations.map((c) => c.phone)),
+      },
+      now,
+    ),
+  ]);
   const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
   const transferMessages = await messagesOf(tx, [...transferById.keys()]);
   const messageById = new Map(transferMessages.map((message) => [message.id, message]));
@@ -155,7 +161,7 @@ async function updateMessages(tx: Transaction, changed: MessageRow[], now: Date)
   );
 }
 
-export function toEventRecord(row: EventRow): ReceiptEventRecord {
+export function toEventRecord(row: FoldableEvent): ReceiptEventRecord {
   return {
     id: String(row.id),
     tenantId: row.tenantId,
@@ -183,7 +189,7 @@ export async function foldEvents(
   tx: Transaction,
   lockedTransfers: TransferRow[],
   transferMessages: MessageRow[],
-  events: EventRow[],
+  events: FoldableEvent[],
   now: Date,
 ): Promise<TransferUpdate[]> {
   const messageById = new Map(transferMessages.map((message) => [message.id, { ...message }]));
@@ -195,7 +201,6 @@ export async function foldEvents(
     message.fallbackAt = fallbackAfter(message, now);
   }
   const changedMessages = transferMessages.map((original) => messageById.get(original.id)!).filter((message, index) => message.status !== transferMessages[index]!.status);
-  await updateMessages(tx, changedMessages, now);
 
   const messagesByTransfer = new Map<string, MessageRow[]>();
   for (const message of messageById.values()) {
@@ -210,8 +215,12 @@ export async function foldEvents(
     views.set(transfer.id, view);
     if (view.status !== transfer.status) changedTransfers.set(transfer.id, view.status);
   }
-  await updateTransferStatuses(tx, changedTransfers, now);
-  await suppressFromEvents(tx, events, new Map(lockedTransfers.map((transfer) => [transfer.id, transfer])), now);
+  // Independent writes, pipelined on the transaction's connection: one round trip for all three.
+  await Promise.all([
+    updateMessages(tx, changedMessages, now),
+    updateTransferStatuses(tx, changedTransfers, now),
+    suppressFromEvents(tx, events, new Map(lockedTransfers.map((transfer) => [transfer.id, transfer])), now),
+  ]);
 
   // In provider-time order, as they were applied: subscribers hear them as they happened.
   return inOrder
