@@ -119,8 +119,9 @@ export const receiptEvents = pgTable(
     correlation: jsonb("correlation").$type<Correlation>(),
   },
   (t) => [
-    index("receipt_events_tenant_transfer_occurred").on(t.tenantId, t.transferId, t.occurredAt),
-    index("receipt_events_tenant_occurred_id").on(t.tenantId, t.occurredAt, t.id),
+    // Only events a tenant can see: an append (pending, tenant unknown) then touches neither index.
+    index("receipt_events_tenant_transfer_occurred").on(t.tenantId, t.transferId, t.occurredAt).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_tenant_occurred_id").on(t.tenantId, t.occurredAt, t.id).where(sql`tenant_id IS NOT NULL`),
     index("receipt_events_unmatched").on(t.providerMessageId).where(sql`message_id IS NULL AND NOT pending`),
     index("receipt_events_pending").on(t.id).where(sql`pending`),
   ],
