@@ -15,7 +15,9 @@ import { ReceiptApplier, receiptBacklog } from "./domain/receipt-applier.js";
 import { ReceiptService } from "./domain/receipt.service.js";
 import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
 import { SuppressionService } from "./domain/suppression.service.js";
+import { SecretBox } from "./domain/secret-box.js";
 import { TransferService } from "./domain/transfer.service.js";
+import { WebhookSourceService } from "./domain/webhook-source.service.js";
 import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
 import { SendThrottle } from "./delivery/throttle.js";
@@ -34,6 +36,7 @@ import { createTransferEvents, type TransferEvents } from "./pubsub/pubsub.js";
 import { DeliveryFollowUps } from "./webhooks/follow-ups.js";
 import { ReplayCache } from "./webhooks/replay-cache.js";
 import { snsCertificates } from "./webhooks/sns-certificates.js";
+import { validateSourceSecrets } from "./webhooks/providers/index.js";
 import { webhookRoutes } from "./webhooks/webhook.routes.js";
 
 export interface Ackline {
@@ -148,6 +151,11 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     history: new ReceiptHistoryService(database.db),
     suppressions: new SuppressionService(database.db),
     deliveryPolicies: new DeliveryPolicyService(database.db),
+    webhookSources: new WebhookSourceService(database.db, {
+      secretBox: config.secretsKey ? new SecretBox(config.secretsKey) : undefined,
+      validateSecrets: validateSourceSecrets,
+    }),
+    publicBaseUrl,
   };
 
   const schema = await buildGraphQLSchema();
@@ -189,6 +197,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     });
     await http.register(webhookRoutes, {
       receipts,
+      sources: services.webhookSources,
       databaseGate,
       saturated: () => applier.saturated(),
       secrets: config.webhookSecrets,

@@ -109,6 +109,7 @@ const environmentSchema = z.object({
   PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()),
   DOWNLOAD_URL_TEMPLATE: optionalString.pipe(z.url().includes("{transferId}", "expected a URL with {transferId}").optional()),
   SIGNING_KEY: optionalString,
+  SECRETS_KEY: optionalString.pipe(z.string().min(32, "must be at least 32 characters (a random secret)").optional()),
   SMTP_URL: optionalString,
   EMAIL_FROM: z.string().default("Ackline <notifications@ackline.local>"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -184,6 +185,8 @@ export interface Config {
   downloadUrlTemplate?: string;
   /** Ackline's own Ed25519 private JWKs; the first signs, all are published. */
   signingKeys: JWK[];
+  /** Seals webhook sources' secrets at rest; without it (a database but no `SECRETS_KEY`) sources cannot be created. */
+  secretsKey?: string;
   smtpUrl?: string;
   emailFrom: string;
   logLevel: Environment["LOG_LEVEL"];
@@ -245,6 +248,8 @@ interface StoredSecrets {
   genericWebhookSecret: string;
   apiTokenSecret: string;
   signingKey: JWK;
+  /** Added later than the others: a file written before has none until it is needed. */
+  secretsKey?: string;
 }
 
 /** Where embedded mode keeps the secrets it invented. */
@@ -253,20 +258,19 @@ export const storedSecretsFile = (dataDir: string) => path.resolve(dataDir, "sec
 /** Secrets that embedded mode invents once and keeps, so tokens and links survive restarts. */
 async function loadOrCreateStoredSecrets(dataDir: string): Promise<StoredSecrets> {
   const file = storedSecretsFile(dataDir);
+  let secrets: StoredSecrets;
   try {
-    return JSON.parse(await readFile(file, "utf8")) as StoredSecrets;
+    secrets = JSON.parse(await readFile(file, "utf8")) as StoredSecrets;
+    if (secrets.secretsKey) return secrets;
   } catch {
     const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
     const signingKey = { ...(await exportJWK(privateKey)), kid: `ack-${randomBytes(6).toString("hex")}`, alg: "EdDSA" };
-    const secrets: StoredSecrets = {
-      genericWebhookSecret: randomBytes(32).toString("hex"),
-      apiTokenSecret: randomBytes(32).toString("base64url"),
-      signingKey,
-    };
-    await mkdir(dataDir, { recursive: true });
-    await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-    return secrets;
+    secrets = { genericWebhookSecret: randomBytes(32).toString("hex"), apiTokenSecret: randomBytes(32).toString("base64url"), signingKey };
   }
+  secrets.secretsKey = randomBytes(32).toString("base64url");
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
 }
 
 /**
@@ -282,7 +286,9 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   // The generic secret is invented only where someone can know it: embedded mode or the simulator.
   const simulatorInUse = [e.RCS_PROVIDER, e.SMS_PROVIDER].some((provider) => (provider ?? (e.CPAAS_API_URL ? "cpaas" : "simulator")) === "simulator");
   const inventGenericSecret = !e.WEBHOOK_GENERIC_SECRET && (!e.DATABASE_URL || simulatorInUse);
-  const needsStored = !authConfigured || inventGenericSecret || !e.SIGNING_KEY;
+  // Sources' secrets are sealed with a key every instance must share: invented only in embedded mode.
+  const inventSecretsKey = !e.SECRETS_KEY && !e.DATABASE_URL;
+  const needsStored = !authConfigured || inventGenericSecret || !e.SIGNING_KEY || inventSecretsKey;
   const stored = needsStored ? await loadOrCreateStoredSecrets(e.DATA_DIR) : undefined;
 
   const defaultProvider: MessagingProvider = e.CPAAS_API_URL ? "cpaas" : "simulator";
@@ -344,6 +350,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     downloadUrlTemplate: e.DOWNLOAD_URL_TEMPLATE,
     signingKeys: e.SIGNING_KEY ? parseSigningKeys(e.SIGNING_KEY) : [stored!.signingKey],
+    secretsKey: e.SECRETS_KEY ?? (inventSecretsKey ? stored?.secretsKey : undefined),
     smtpUrl: e.SMTP_URL,
     emailFrom: e.EMAIL_FROM,
     logLevel: e.LOG_LEVEL,

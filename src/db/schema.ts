@@ -228,3 +228,25 @@ export const webhookReplayTokens = pgTable(
   },
   (t) => [primaryKey({ columns: [t.provider, t.token] }), index("webhook_replay_tokens_expires").on(t.expiresAt)],
 );
+
+/**
+ * A tenant's own webhook door: a provider account whose deliveries reach
+ * `/webhooks/<provider>/<id>`. Secrets are sealed (SecretBox); during a rotation the previous
+ * ones keep verifying until `previous_valid_until`.
+ */
+export const webhookSources = pgTable(
+  "webhook_sources",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    provider: text("provider").notNull(),
+    name: text("name"),
+    enabled: boolean("enabled").notNull().default(true),
+    sealedSecrets: text("sealed_secrets").notNull(),
+    previousSealedSecrets: text("previous_sealed_secrets"),
+    previousValidUntil: moment("previous_valid_until"),
+    createdAt: moment("created_at").notNull().defaultNow(),
+    secretsRotatedAt: moment("secrets_rotated_at"),
+  },
+  (t) => [index("webhook_sources_tenant_created").on(t.tenantId, t.createdAt)],
+);

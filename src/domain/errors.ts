@@ -1,5 +1,5 @@
 /** Per-domain error codes; `src/graphql/errors.ts` maps them to GraphQL `extensions.code` in one place. */
-export type DomainErrorCode = "UNAUTHENTICATED" | "FORBIDDEN" | "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT";
+export type DomainErrorCode = "UNAUTHENTICATED" | "FORBIDDEN" | "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "FAILED_PRECONDITION";
 
 export class DomainError extends Error {
   constructor(

@@ -60,6 +60,8 @@ export interface Correlation {
   providerMessageId?: string;
   /** Inbound text, files and locations attach to the latest open transfer to this phone. */
   phone?: string;
+  /** Set when the event came through a tenant's own webhook source: it may touch only that tenant's transfers. */
+  tenantId?: string;
 }
 
 /** One provider event after normalization, before it is stored. */
@@ -168,4 +170,14 @@ export interface RevokeOutcome {
 export interface TransferUpdate {
   transfer: TransferView;
   event: ReceiptEventRecord | null;
+}
+
+export interface WebhookSourceRecord {
+  id: string;
+  tenantId: string;
+  provider: string;
+  name: string | null;
+  enabled: boolean;
+  createdAt: Date;
+  secretsRotatedAt: Date | null;
 }

@@ -49,7 +49,7 @@ interface LockTargets {
   providerMessageIds: string[];
   messageIds: string[];
   transferIds: string[];
-  /** Inbound phones: each locks its latest open transfer. */
+  /** Inbound phones: each locks its latest open transfer of every tenant. */
   phones: string[];
 }
 
@@ -70,9 +70,9 @@ export async function lockTransfers(tx: Transaction, targets: LockTargets, now: 
         SELECT transfer_id FROM messages WHERE provider_message_id = ANY(${textArray(targets.providerMessageIds)})
         UNION ALL SELECT transfer_id FROM messages WHERE id = ANY(${textArray(targets.messageIds)})
         UNION ALL SELECT unnest(${textArray(targets.transferIds)})
-        UNION ALL (SELECT DISTINCT ON (recipient_phone) id FROM transfers
+        UNION ALL (SELECT DISTINCT ON (recipient_phone, tenant_id) id FROM transfers
           WHERE recipient_phone = ANY(${textArray(targets.phones)}) AND revoked_at IS NULL AND expires_at > ${timestamp(now)}
-          ORDER BY recipient_phone, created_at DESC))`,
+          ORDER BY recipient_phone, tenant_id, created_at DESC))`,
     )
     .orderBy(transfers.id)
     .for("update");
@@ -123,19 +123,27 @@ export async function correlate(tx: Transaction, correlations: Correlation[], no
   const transferMessages = await messagesOf(tx, [...transferById.keys()]);
   const messageById = new Map(transferMessages.map((message) => [message.id, message]));
   const messageByProviderId = new Map(transferMessages.map((message) => [message.providerMessageId, message]));
-  const latestOpenByPhone = new Map<string | null, TransferRow>();
+  // The latest open transfer to a phone, of any tenant (key: phone) and of each tenant (key: tenant, phone).
+  const latestOpen = new Map<string, TransferRow>();
+  const phoneKey = (phone: string, tenantId?: string) => (tenantId ? `${tenantId}\u0000${phone}` : phone);
   for (const transfer of lockedTransfers) {
-    const latest = latestOpenByPhone.get(transfer.recipientPhone);
-    if (isOpen(transfer, now) && (!latest || transfer.createdAt > latest.createdAt)) latestOpenByPhone.set(transfer.recipientPhone, transfer);
+    if (!transfer.recipientPhone || !isOpen(transfer, now)) continue;
+    for (const key of [phoneKey(transfer.recipientPhone), phoneKey(transfer.recipientPhone, transfer.tenantId)]) {
+      const latest = latestOpen.get(key);
+      if (!latest || transfer.createdAt > latest.createdAt) latestOpen.set(key, transfer);
+    }
   }
 
   const targets = correlations.map((c): Target => {
     const own = c.messageId ? messageById.get(c.messageId) : undefined;
     const byProvider = c.providerMessageId ? messageByProviderId.get(c.providerMessageId) : undefined;
     const message = own && (!c.transferId || own.transferId === c.transferId) ? own : byProvider;
-    if (message) return { transfer: transferById.get(message.transferId)!, message };
-    const transfer = (c.transferId && !c.messageId ? transferById.get(c.transferId) : undefined) ?? (c.phone ? latestOpenByPhone.get(c.phone) : undefined);
-    return transfer ? { transfer } : undefined;
+    const transfer = message
+      ? transferById.get(message.transferId)
+      : ((c.transferId && !c.messageId ? transferById.get(c.transferId) : undefined) ?? (c.phone ? latestOpen.get(phoneKey(c.phone, c.tenantId)) : undefined));
+    const target: Target = transfer && { transfer, message };
+    // An event through a tenant's own source never touches another tenant's transfer: it stays unmatched.
+    return c.tenantId && target?.transfer.tenantId !== c.tenantId ? undefined : target;
   });
   return { lockedTransfers, transferMessages, targets };
 }

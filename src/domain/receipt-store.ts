@@ -158,7 +158,15 @@ export async function recordProviderMessageId(
       channel: sql`coalesce(${receiptEvents.channel}, ${own?.channel})`,
       provider: sql`CASE WHEN ${receiptEvents.provider} = ${receiptEvents.source} THEN ${own?.provider} ELSE ${receiptEvents.provider} END`,
     })
-    .where(and(eq(receiptEvents.providerMessageId, providerMessageId), isNull(receiptEvents.messageId), not(receiptEvents.pending)))
+    .where(
+      and(
+        eq(receiptEvents.providerMessageId, providerMessageId),
+        isNull(receiptEvents.messageId),
+        not(receiptEvents.pending),
+        // Events through another tenant's own webhook source stay unmatched.
+        sql`coalesce(${receiptEvents.correlation}->>'tenantId', ${transfer.tenantId}) = ${transfer.tenantId}`,
+      ),
+    )
     .returning();
   return foldEvents(tx, lockedTransfers, transferMessages, attached, now);
 }

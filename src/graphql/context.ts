@@ -7,6 +7,7 @@ import type { DeliveryPolicyService } from "../domain/delivery-policy.service.js
 import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
 import type { Caller, TransferService } from "../domain/transfer.service.js";
+import type { WebhookSourceService } from "../domain/webhook-source.service.js";
 
 export interface GraphQLServices {
   db: Database;
@@ -14,6 +15,9 @@ export interface GraphQLServices {
   history: ReceiptHistoryService;
   suppressions: SuppressionService;
   deliveryPolicies: DeliveryPolicyService;
+  webhookSources: WebhookSourceService;
+  /** `PUBLIC_BASE_URL`, or where this server listens: the base of the URLs handed out. */
+  publicBaseUrl(): string;
 }
 
 /**

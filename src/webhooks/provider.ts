@@ -48,7 +48,24 @@ export interface WebhookRequest {
 /** One provider's door: verify the raw bytes, then normalize. Nothing else. Synchronous where its checks allow. */
 export interface WebhookProvider<Result extends ParsedDelivery | Promise<ParsedDelivery> = ParsedDelivery | Promise<ParsedDelivery>> {
   name: string;
+  /** The secrets a tenant gives for its own source of this provider (GraphQL `secrets`), as this door verifies with them. */
+  sourceSecrets: z.ZodType<WebhookSecrets>;
   parse(rawBody: Buffer, request: WebhookRequest, secrets: WebhookSecrets, now: Date): Result;
+}
+
+/** One secret as a tenant gives it. */
+export const secretText = z.string().min(1, "must not be empty").max(4096, "is longer than 4096 characters");
+
+/** A source's secrets: exactly these keys, each a non-empty string. */
+export function sourceSecretsOf<Key extends string>(keys: readonly Key[], toSecrets: (values: Record<Key, string>) => WebhookSecrets): z.ZodType<WebhookSecrets> {
+  return z.strictObject(Object.fromEntries(keys.map((key) => [key, secretText])) as Record<Key, typeof secretText>).transform((values) => toSecrets(values as Record<Key, string>));
+}
+
+/** HTTP Basic sources: `username` (no colon, as Basic requires) and `password`, checked as `user:password`. */
+export function basicSourceSecrets(toSecrets: (credentials: string) => WebhookSecrets): z.ZodType<WebhookSecrets> {
+  return z
+    .strictObject({ username: secretText.regex(/^[^:]*$/, "must not contain a colon"), password: secretText })
+    .transform(({ username, password }) => toSecrets(`${username}:${password}`));
 }
 
 export class WebhookRejection extends Error {

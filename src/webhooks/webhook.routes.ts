@@ -1,17 +1,21 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { DatabaseGate } from "../db/availability.js";
 import type { ReceiptService } from "../domain/receipt.service.js";
+import type { SourceCredentials, WebhookSourceService } from "../domain/webhook-source.service.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryFollowUps } from "./follow-ups.js";
-import { WebhookRejection, type WebhookSecrets } from "./provider.js";
+import { type ParsedDelivery, retryLater, unauthorized, WebhookRejection, type WebhookProvider, type WebhookSecrets } from "./provider.js";
 import { webhookProviders } from "./providers/index.js";
 
 export interface WebhookRoutesOptions {
   receipts: ReceiptService;
+  /** Tenants' own sources (`/webhooks/<provider>/<source id>`). */
+  sources: WebhookSourceService;
   /** Bounds the wait for the store: past it the delivery is answered 503, not held. */
   databaseGate: DatabaseGate;
   /** True while the applier's backlog is past its limit: new work is refused until it catches up. */
   saturated(): boolean;
+  /** The server-wide doors' secrets (environment). */
   secrets: WebhookSecrets;
   bodyLimit: number;
   metrics: Metrics;
@@ -23,56 +27,107 @@ export interface WebhookRoutesOptions {
 
 const RETRY_AFTER_SECONDS = "5";
 
+/** Who a delivery is verified as: the server-wide door's secrets, or a tenant source's (current, then previous). */
+interface Door {
+  secrets: WebhookSecrets[];
+  /** A tenant source's tenant: its events may touch only that tenant's transfers. */
+  tenantId?: string;
+}
+
 /**
- * `POST /webhooks/<provider>`: verify the raw bytes, normalize, then answer 200 only once the
- * events are appended to the event log (durable; folding them into statuses follows). The
- * raw-body parser is registered inside this plugin and never leaks into the GraphQL route.
+ * `POST /webhooks/<provider>` (server-wide) and `POST /webhooks/<provider>/<source id>` (a
+ * tenant's source): verify the raw bytes, normalize, then answer 200 only once the events are
+ * appended to the event log (durable; folding them into statuses follows). The raw-body parser is
+ * registered inside this plugin and never leaks into the GraphQL route.
  */
 export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (app, options) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
 
-  app.post<{ Params: { provider: string } }>("/webhooks/:provider", async (request, reply) => {
-    const provider = webhookProviders.get(request.params.provider);
-    if (!provider) return reply.code(404).send({ error: `unknown webhook provider ${request.params.provider}` });
-    const count = (status: number) => options.metrics.webhookRequests.inc({ provider: provider.name, status: String(status) });
+  const count = (provider: WebhookProvider, status: number) => options.metrics.webhookRequests.inc({ provider: provider.name, status: String(status) });
 
-    let delivery;
+  function refuse(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, rejection: WebhookRejection) {
+    count(provider, rejection.statusCode);
+    request.log.warn({ provider: provider.name, reason: rejection.message }, "webhook rejected");
+    if (rejection.statusCode === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
+    return reply.code(rejection.statusCode).send({ error: rejection.message });
+  }
+
+  /** Verifies with each secret set in turn: during a rotation a delivery signed with the previous secret still passes. */
+  async function verify(request: FastifyRequest, provider: WebhookProvider, door: Door): Promise<ParsedDelivery> {
+    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const url = `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}${request.url}`;
+    const now = new Date();
+    for (const [index, secrets] of door.secrets.entries()) {
+      try {
+        return await provider.parse(rawBody, { headers: request.headers, url }, secrets, now);
+      } catch (error) {
+        const lastChance = index === door.secrets.length - 1;
+        if (lastChance || !(error instanceof WebhookRejection) || error.statusCode !== 401) throw error;
+      }
+    }
+    throw unauthorized("no secrets to verify with");
+  }
+
+  async function receive(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, door: Door) {
+    let delivery: ParsedDelivery;
     try {
-      const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const url = `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}${request.url}`;
-      delivery = await provider.parse(rawBody, { headers: request.headers, url }, options.secrets, new Date());
+      delivery = await verify(request, provider, door);
       await options.followUps.refuseReplay(provider.name, delivery);
     } catch (error) {
       if (!(error instanceof WebhookRejection)) throw error;
-      count(error.statusCode);
-      request.log.warn({ provider: provider.name, reason: error.message }, "webhook rejected");
-      if (error.statusCode === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
-      return reply.code(error.statusCode).send({ error: error.message });
+      return refuse(request, reply, provider, error);
     }
 
     if (options.saturated()) {
-      count(503);
+      count(provider, 503);
       request.log.warn({ provider: provider.name }, "webhook refused: the receipt backlog is past its limit");
       return reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).send({ error: "receipt backlog full, retry later" });
     }
     try {
       // Answered 503 past the deadline even if the append commits later: the retry is then a duplicate, stored once.
       const outcomes = await options.databaseGate.run(async () => {
-        const appended = await options.receipts.ingest(delivery.events.map((event) => ({ ...event, source: provider.name })));
+        const events = delivery.events.map((event) => ({
+          ...event,
+          source: provider.name,
+          correlation: door.tenantId ? { ...event.correlation, tenantId: door.tenantId } : event.correlation,
+        }));
+        const appended = await options.receipts.ingest(events);
         await options.receipts.recordTemplateUpdates(delivery.templateUpdates);
         return appended;
       });
       await options.followUps.afterAccepted(provider.name, delivery);
-      count(200);
+      count(provider, 200);
       if (delivery.reply) return reply.code(200).type(delivery.reply.contentType).send(delivery.reply.body);
       const stored = outcomes.filter((outcome) => outcome.stored).length;
       return reply.code(200).send({ received: outcomes.length + delivery.templateUpdates.length, stored, duplicates: outcomes.length - stored });
     } catch (error) {
       // Not durable, so not acknowledged: the provider retries later and nothing is lost.
-      count(503);
+      count(provider, 503);
       request.log.error({ err: error, provider: provider.name }, "webhook not stored");
       return reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).send({ error: "receipt store unavailable, retry later" });
     }
+  }
+
+  app.post<{ Params: { provider: string } }>("/webhooks/:provider", async (request, reply) => {
+    const provider = webhookProviders.get(request.params.provider);
+    if (!provider) return reply.code(404).send({ error: `unknown webhook provider ${request.params.provider}` });
+    return receive(request, reply, provider, { secrets: [options.secrets] });
+  });
+
+  app.post<{ Params: { provider: string; sourceId: string } }>("/webhooks/:provider/:sourceId", async (request, reply) => {
+    const provider = webhookProviders.get(request.params.provider);
+    if (!provider) return reply.code(404).send({ error: `unknown webhook provider ${request.params.provider}` });
+    let source: SourceCredentials | undefined;
+    try {
+      source = await options.databaseGate.run(() => options.sources.credentials(request.params.sourceId));
+    } catch (error) {
+      request.log.error({ err: error, provider: provider.name }, "webhook source unreadable");
+      return refuse(request, reply, provider, retryLater("webhook source unavailable, retry later"));
+    }
+    if (!source || source.provider !== provider.name) return reply.code(404).send({ error: `unknown ${provider.name} webhook source` });
+    if (!source.enabled) return refuse(request, reply, provider, unauthorized("this webhook source is disabled"));
+    const secrets = source.secrets.map((values) => provider.sourceSecrets.parse(values));
+    return receive(request, reply, provider, { secrets, tenantId: source.tenantId });
   });
 };

@@ -24,6 +24,7 @@ export const TEST_INFOBIP_BASIC = "infobip:s3cret-pass";
 export const TEST_SENDGRID_KEYS = generateKeyPairSync("ec", { namedCurve: "P-256" });
 export const TEST_SENDGRID_PUBLIC_KEY = TEST_SENDGRID_KEYS.publicKey.export({ type: "spki", format: "der" }).toString("base64");
 export const TEST_MAILGUN_SIGNING_KEY = "mailgun-test-signing-key-0123456789abcdef";
+export const TEST_SECRETS_KEY = "test-secrets-key-0123456789abcdef0123456789";
 export const TEST_SES_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ackline-ses-events";
 
 export interface TestServer {
@@ -68,6 +69,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     WEBHOOK_SENDGRID_PUBLIC_KEY: TEST_SENDGRID_PUBLIC_KEY,
     WEBHOOK_MAILGUN_SIGNING_KEY: TEST_MAILGUN_SIGNING_KEY,
     WEBHOOK_SES_TOPIC_ARN: TEST_SES_TOPIC_ARN,
+    SECRETS_KEY: TEST_SECRETS_KEY,
     SIMULATOR_STEP_MS: "50",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(useRedis ? { REDIS_URL } : {}),

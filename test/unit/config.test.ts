@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +24,28 @@ describe("configuration", () => {
     expect(second.webhookSecrets.generic).toBe(first.webhookSecrets.generic);
     expect(second.auth.jwtSecret).toBe(first.auth.jwtSecret);
     expect(second.signingKeys[0]!.kid).toBe(first.signingKeys[0]!.kid);
+  });
+
+  it("SECRETS_KEY seals webhook sources' secrets: invented and kept in embedded mode (also for a data dir written before it existed), never with a database", async () => {
+    const embedded = await load({});
+    expect(embedded.secretsKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await load({})).secretsKey).toBe(embedded.secretsKey);
+
+    const olderDir = await mkdtemp(path.join(tmpdir(), "ackline-config-old-"));
+    try {
+      const { secretsKey: _none, ...before } = JSON.parse(await readFile(path.join(dataDir, "secrets.json"), "utf8")) as Record<string, unknown>;
+      await writeFile(path.join(olderDir, "secrets.json"), JSON.stringify(before));
+      const upgraded = await loadConfig({ DATA_DIR: olderDir });
+      expect(upgraded.secretsKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(upgraded.auth.jwtSecret).toBe(embedded.auth.jwtSecret);
+    } finally {
+      await rm(olderDir, { recursive: true, force: true });
+    }
+
+    const production = { DATABASE_URL: "postgres://db/ackline", AUTH_JWT_SECRET: "s".repeat(40) };
+    expect((await load(production)).secretsKey).toBeUndefined();
+    expect((await load({ ...production, SECRETS_KEY: "k".repeat(32) })).secretsKey).toBe("k".repeat(32));
+    await expect(load({ SECRETS_KEY: "short" })).rejects.toThrow(/SECRETS_KEY/);
   });
 
   it("CPAAS_API_URL sends RCS and SMS through the generic CPaaS; each channel can be chosen", async () => {

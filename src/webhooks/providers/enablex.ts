@@ -1,13 +1,14 @@
 import { z } from "zod";
 import type { NormalizedEvent } from "../../domain/model.js";
 import {
+  basicSourceSecrets,
   isStopReply,
   malformed,
+  type ParsedDelivery,
   parseJsonBody,
   parseProviderTime,
   transferIdFromPostback,
   verifyBasic,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -45,6 +46,7 @@ const payloadSchema = z.discriminatedUnion(
 
 export const enablex: WebhookProvider<ParsedDelivery> = {
   name: "enablex",
+  sourceSecrets: basicSourceSecrets((enablexBasic) => ({ enablexBasic })),
   parse(rawBody, { headers }, secrets): ParsedDelivery {
     verifyBasic(headers.authorization, secrets.enablexBasic, "EnableX");
     const payload = parseJsonBody(rawBody, payloadSchema);

@@ -3,11 +3,12 @@ import type { Channel, ReceiptEventType } from "../../domain/model.js";
 import {
   hmacSha256,
   malformed,
+  type ParsedDelivery,
   parseJsonBody,
   parseProviderTime,
   safeEqual,
+  sourceSecretsOf,
   unauthorized,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -41,6 +42,7 @@ const payloadSchema = z.object({
 
 export const generic: WebhookProvider<ParsedDelivery> = {
   name: "generic",
+  sourceSecrets: sourceSecretsOf(["secret"], ({ secret }) => ({ generic: secret })),
   parse(rawBody, { headers }, secrets) {
     if (!secrets.generic) throw unauthorized("generic webhook secret is not configured");
     const signature = String(headers["x-webhook-signature"] ?? "");

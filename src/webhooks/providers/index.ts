@@ -1,3 +1,4 @@
+import { DomainError } from "../../domain/errors.js";
 import type { WebhookProvider } from "../provider.js";
 import { enablex } from "./enablex.js";
 import { generic } from "./generic.js";
@@ -29,3 +30,19 @@ export const webhookProviders: ReadonlyMap<string, WebhookProvider> = new Map(
     ses,
   ].map((provider): [string, WebhookProvider] => [provider.name, provider]),
 );
+
+/** A tenant's secrets for a new source of `provider`: exactly the keys its door verifies with. */
+export function validateSourceSecrets(providerName: string, secrets: Record<string, unknown>): Record<string, string> {
+  const provider = webhookProviders.get(providerName);
+  if (!provider) {
+    throw new DomainError("BAD_USER_INPUT", `unknown provider ${providerName}: one of ${[...webhookProviders.keys()].join(", ")}`, { field: "provider" });
+  }
+  const parsed = provider.sourceSecrets.safeParse(secrets);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = ["secrets", ...issue.path].join(".");
+    throw new DomainError("BAD_USER_INPUT", `${field}: ${issue.message}`, { field });
+  }
+  // Valid means exactly the provider's keys, each a string: kept as given, as the tenant named them.
+  return secrets as Record<string, string>;
+}

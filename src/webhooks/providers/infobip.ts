@@ -1,16 +1,17 @@
 import { z } from "zod";
 import type { NormalizedEvent, ReceiptEventType } from "../../domain/model.js";
 import {
+  basicSourceSecrets,
   e164,
   isStopReply,
   malformed,
+  type ParsedDelivery,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
   phoneChannelSchema,
   transferIdFromPostback,
   verifyBasic,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -139,6 +140,7 @@ function normalize(result: Record<string, unknown>, path: Array<string | number>
 
 export const infobip: WebhookProvider<ParsedDelivery> = {
   name: "infobip",
+  sourceSecrets: basicSourceSecrets((infobipBasic) => ({ infobipBasic })),
   parse(rawBody, { headers }, secrets, now) {
     verifyBasic(headers.authorization, secrets.infobipBasic, "Infobip");
     const { results } = parseJsonBody(rawBody, bodySchema);

@@ -3,13 +3,14 @@ import { messageIdFromEmailMessageId } from "../../domain/email-message-id.js";
 import type { ReceiptEventType } from "../../domain/model.js";
 import {
   hmacSha256,
+  type ParsedDelivery,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
   requireFresh,
   safeEqual,
+  sourceSecretsOf,
   unauthorized,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -72,6 +73,7 @@ function verifiedSignature(rawBody: Buffer, signingKey: string | undefined, now:
 
 export const mailgun: WebhookProvider<ParsedDelivery> = {
   name: "mailgun",
+  sourceSecrets: sourceSecretsOf(["signingKey"], ({ signingKey }) => ({ mailgunSigningKey: signingKey })),
   parse(rawBody, _request, secrets, now) {
     const { body, token, signedAt } = verifiedSignature(rawBody, secrets.mailgunSigningKey, now);
     const data = parsePayload(body["event-data"], eventSchema);

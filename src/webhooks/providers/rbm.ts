@@ -4,13 +4,14 @@ import type { NormalizedEvent, ReceiptEventType } from "../../domain/model.js";
 import {
   isStopReply,
   malformed,
+  type ParsedDelivery,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
   safeEqual,
+  sourceSecretsOf,
   transferIdFromPostback,
   unauthorized,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -172,6 +173,7 @@ function normalize(event: Record<string, unknown>, publishTime: string | undefin
 
 export const rbm: WebhookProvider<ParsedDelivery> = {
   name: "rbm",
+  sourceSecrets: sourceSecretsOf(["clientToken"], ({ clientToken }) => ({ rbmClientToken: clientToken })),
   parse(rawBody, { headers }, secrets, now) {
     const clientToken = secrets.rbmClientToken;
     if (!clientToken) throw unauthorized("RBM client token is not configured");

@@ -3,7 +3,15 @@ import type { IncomingHttpHeaders } from "node:http";
 import { z } from "zod";
 import { messageIdFromEmailMessageId } from "../../domain/email-message-id.js";
 import type { NormalizedEvent, ReceiptEventType } from "../../domain/model.js";
-import { parseJsonBody, parseProviderTime, requireFresh, unauthorized, type ParsedDelivery, type WebhookProvider } from "../provider.js";
+import {
+  type ParsedDelivery,
+  parseJsonBody,
+  parseProviderTime,
+  requireFresh,
+  sourceSecretsOf,
+  unauthorized,
+  type WebhookProvider,
+} from "../provider.js";
 
 /*
  * SendGrid Event Webhook: a JSON array of events, signed with ECDSA P-256 over SHA-256 of the
@@ -113,6 +121,7 @@ function normalize(event: SendGridEvent, type: ReceiptEventType): NormalizedEven
 
 export const sendgrid: WebhookProvider<ParsedDelivery> = {
   name: "sendgrid",
+  sourceSecrets: sourceSecretsOf(["publicKey"], ({ publicKey }) => ({ sendgridPublicKey: publicKey })),
   parse(rawBody, { headers }, secrets, now) {
     verifySendGridSignature(rawBody, headers, secrets.sendgridPublicKey, now);
     const events = parseJsonBody(rawBody, z.array(eventSchema));

@@ -4,12 +4,13 @@ import { messageIdFromEmailMessageId } from "../../domain/email-message-id.js";
 import type { NormalizedEvent, ReceiptEventType } from "../../domain/model.js";
 import {
   malformed,
+  type ParsedDelivery,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
   requireFresh,
+  sourceSecretsOf,
   unauthorized,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 import { snsCertificates, snsUrl } from "../sns-certificates.js";
@@ -214,6 +215,7 @@ function eventsOf(envelope: Envelope): NormalizedEvent[] {
 
 export const ses: WebhookProvider<Promise<ParsedDelivery>> = {
   name: "ses",
+  sourceSecrets: sourceSecretsOf(["topicArn"], ({ topicArn }) => ({ sesTopicArn: topicArn })),
   async parse(rawBody, { headers }, secrets, now) {
     if (!secrets.sesTopicArn) throw unauthorized("SES topic ARN is not configured");
     const envelope = parseJsonBody(rawBody, envelopeSchema);

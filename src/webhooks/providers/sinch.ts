@@ -6,15 +6,16 @@ import {
   e164,
   isStopReply,
   malformed,
+  type ParsedDelivery,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
   phoneChannelSchema,
   safeEqual,
+  sourceSecretsOf,
   transferIdFromPostback,
   unauthorized,
   verifyFreshTimestamp,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -139,6 +140,7 @@ function inboundEvent(payload: z.infer<typeof inboundSchema>, occurredAt: Date):
 
 export const sinch: WebhookProvider<ParsedDelivery> = {
   name: "sinch",
+  sourceSecrets: sourceSecretsOf(["secret"], ({ secret }) => ({ sinchSecret: secret })),
   parse(rawBody, { headers }, secrets, now) {
     verifySignature(rawBody, headers, secrets.sinchSecret, now);
     const body = parseJsonBody(rawBody, z.looseObject(envelope));

@@ -2,12 +2,13 @@ import { z } from "zod";
 import { CHANNELS, RECEIPT_EVENT_TYPES, type Channel, type ReceiptEventType } from "../../domain/model.js";
 import {
   hmacSha256,
+  type ParsedDelivery,
   parseJsonBody,
   parseProviderTime,
   safeEqual,
+  sourceSecretsOf,
   unauthorized,
   verifyFreshTimestamp,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -53,6 +54,7 @@ export function verifyStandardSignature(
 
 export const standard: WebhookProvider<ParsedDelivery> = {
   name: "standard",
+  sourceSecrets: sourceSecretsOf(["secret"], ({ secret }) => ({ standard: secret })),
   parse(rawBody, { headers }, secrets, now) {
     if (!secrets.standard) throw unauthorized("Standard Webhooks secret is not configured");
     const id = String(headers["webhook-id"] ?? "");

@@ -5,12 +5,13 @@ import {
   bodyHashMatches,
   isStopReply,
   malformed,
+  type ParsedDelivery,
   parseFormBody,
   parseJsonBody,
   safeEqual,
+  sourceSecretsOf,
   transferIdFromPostback,
   unauthorized,
-  type ParsedDelivery,
   type WebhookProvider,
   type WebhookRequest,
 } from "../provider.js";
@@ -145,6 +146,7 @@ function inboundEvent(fields: TwilioFields, now: Date): NormalizedEvent {
 
 export const twilio: WebhookProvider<ParsedDelivery> = {
   name: "twilio",
+  sourceSecrets: sourceSecretsOf(["authToken"], ({ authToken }) => ({ twilioAuthToken: authToken })),
   parse(rawBody, request, secrets, now) {
     const { fields, url } = verifiedFields(rawBody, request, secrets.twilioAuthToken);
     const status = fields.MessageStatus ?? fields.SmsStatus;

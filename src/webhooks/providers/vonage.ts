@@ -6,12 +6,13 @@ import {
   e164,
   isStopReply,
   malformed,
+  type ParsedDelivery,
   parseJsonBody,
   parseProviderTime,
   retryLater,
+  sourceSecretsOf,
   transferIdFromPostback,
   unauthorized,
-  type ParsedDelivery,
   type WebhookProvider,
 } from "../provider.js";
 
@@ -101,6 +102,7 @@ function inboundEvent(payload: VonagePayload, messageType: string, base: Pick<No
 
 export const vonage: WebhookProvider<Promise<ParsedDelivery>> = {
   name: "vonage",
+  sourceSecrets: sourceSecretsOf(["signatureSecret"], ({ signatureSecret }) => ({ vonageSignatureSecret: signatureSecret })),
   async parse(rawBody, { headers }, secrets, now) {
     await verifySignature(rawBody, headers.authorization, secrets.vonageSignatureSecret, now);
     const payload = parseJsonBody(rawBody, payloadSchema);
