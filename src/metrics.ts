@@ -3,6 +3,10 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export interface Metrics {
   registry: Registry;
   webhookRequests: Counter<"provider" | "status">;
+  webhookDeliveries: Counter<"provider" | "outcome">;
+  webhookVerificationFailures: Counter<"provider">;
+  webhookDuplicateEvents: Counter<"provider">;
+  webhookProcessingSeconds: Histogram<"provider">;
   dispatchAttempts: Counter<"channel" | "provider" | "outcome">;
   dispatchThrottled: Counter<"provider">;
   ingestBatchSize: Histogram;
@@ -59,6 +63,31 @@ export function createMetrics(): Metrics {
       name: "ackline_webhook_requests_total",
       help: "Webhook deliveries by provider and HTTP status",
       labelNames: ["provider", "status"],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: "ackline_webhook_deliveries_total",
+      help: "Webhook deliveries by provider and outcome: accepted (something new stored), duplicate (nothing new), rejected (4xx), unavailable (503)",
+      labelNames: ["provider", "outcome"],
+      registers: [registry],
+    }),
+    webhookVerificationFailures: new Counter({
+      name: "ackline_webhook_verification_failures_total",
+      help: "Webhook deliveries refused for their signature or credentials (401)",
+      labelNames: ["provider"],
+      registers: [registry],
+    }),
+    webhookDuplicateEvents: new Counter({
+      name: "ackline_webhook_duplicate_events_total",
+      help: "Events in accepted deliveries that were already stored (provider retries)",
+      labelNames: ["provider"],
+      registers: [registry],
+    }),
+    webhookProcessingSeconds: new Histogram({
+      name: "ackline_webhook_processing_seconds",
+      help: "From a webhook request's arrival to its answer",
+      labelNames: ["provider"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
     dispatchAttempts: new Counter({

@@ -44,10 +44,19 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body));
 
-  const count = (provider: WebhookProvider, status: number) => options.metrics.webhookRequests.inc({ provider: provider.name, status: String(status) });
+  /** Every answer the door gives is counted by provider, status and outcome, and timed. */
+  function count(reply: FastifyReply, provider: WebhookProvider, status: number, duplicates = 0, stored = 0) {
+    const { metrics } = options;
+    metrics.webhookRequests.inc({ provider: provider.name, status: String(status) });
+    const outcome = status === 200 ? (stored > 0 || duplicates === 0 ? "accepted" : "duplicate") : status === 503 ? "unavailable" : "rejected";
+    metrics.webhookDeliveries.inc({ provider: provider.name, outcome });
+    if (status === 401) metrics.webhookVerificationFailures.inc({ provider: provider.name });
+    if (duplicates > 0) metrics.webhookDuplicateEvents.inc({ provider: provider.name }, duplicates);
+    metrics.webhookProcessingSeconds.observe({ provider: provider.name }, reply.elapsedTime / 1000);
+  }
 
   function refuse(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, rejection: WebhookRejection) {
-    count(provider, rejection.statusCode);
+    count(reply, provider, rejection.statusCode);
     request.log.warn({ provider: provider.name, reason: rejection.message }, "webhook rejected");
     if (rejection.statusCode === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
     return reply.code(rejection.statusCode).send({ error: rejection.message });
@@ -80,7 +89,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     }
 
     if (options.saturated()) {
-      count(provider, 503);
+      count(reply, provider, 503);
       request.log.warn({ provider: provider.name }, "webhook refused: the receipt backlog is past its limit");
       return reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).send({ error: "receipt backlog full, retry later" });
     }
@@ -97,13 +106,13 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
         return appended;
       });
       await options.followUps.afterAccepted(provider.name, delivery);
-      count(provider, 200);
-      if (delivery.reply) return reply.code(200).type(delivery.reply.contentType).send(delivery.reply.body);
       const stored = outcomes.filter((outcome) => outcome.stored).length;
+      count(reply, provider, 200, outcomes.length - stored, stored + delivery.templateUpdates.length);
+      if (delivery.reply) return reply.code(200).type(delivery.reply.contentType).send(delivery.reply.body);
       return reply.code(200).send({ received: outcomes.length + delivery.templateUpdates.length, stored, duplicates: outcomes.length - stored });
     } catch (error) {
       // Not durable, so not acknowledged: the provider retries later and nothing is lost.
-      count(provider, 503);
+      count(reply, provider, 503);
       request.log.error({ err: error, provider: provider.name }, "webhook not stored");
       return reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).send({ error: "receipt store unavailable, retry later" });
     }
