@@ -10,14 +10,16 @@ import { type Config, storedSecretsFile } from "./config.js";
 import { DatabaseGate } from "./db/availability.js";
 import { type DatabaseHandle, openDatabase, pingDatabase } from "./db/client.js";
 import { DomainError } from "./domain/errors.js";
+import type { TransferUpdate } from "./domain/model.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
-import { ReceiptApplier, receiptBacklog } from "./domain/receipt-applier.js";
+import { type Applier, ReceiptApplier, receiptBacklog } from "./domain/receipt-applier.js";
 import { ReceiptService } from "./domain/receipt.service.js";
 import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
 import { SuppressionService } from "./domain/suppression.service.js";
 import { SecretBox } from "./domain/secret-box.js";
 import { TransferService } from "./domain/transfer.service.js";
 import { WebhookSourceService } from "./domain/webhook-source.service.js";
+import { ThreadedReceiptApplier } from "./applier/threaded-applier.js";
 import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
 import { SendThrottle } from "./delivery/throttle.js";
@@ -123,12 +125,14 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
           throttle: config.dispatchRateLimits.size > 0 ? new SendThrottle(database.db, config.dispatchRateLimits) : undefined,
         });
   // Every role folds: appended events are folded by whichever instance gets to them first.
-  const applier = new ReceiptApplier({
-    db: database.db,
-    publishUpdates: (updates) => events.publishUpdates(updates),
-    onError: (error) => log.error({ err: error, component: "receipt-applier" }, "folding receipts failed; retrying"),
+  const applierOptions = {
+    publishUpdates: (updates: TransferUpdate[]) => events.publishUpdates(updates),
+    onError: (error: unknown) => log.error({ err: error, component: "receipt-applier" }, "folding receipts failed; retrying"),
     backlogLimit: config.receiptBacklogLimit,
-  });
+  };
+  const applier: Applier = config.databaseUrl
+    ? new ThreadedReceiptApplier({ ...applierOptions, databaseUrl: config.databaseUrl, connectTimeoutMs: config.databaseTimeouts.connectMs, logLevel: config.logLevel })
+    : new ReceiptApplier({ ...applierOptions, db: database.db });
   const receipts = new ReceiptService(database.db, {
     maxBatch: 500,
     concurrency: database.concurrency,

@@ -52,7 +52,16 @@ function preparingStatements(client: postgres.Sql): postgres.Sql {
   });
 }
 
-export async function openDatabase(options: { url?: string; dataDir: string; poolSize?: number; connectTimeoutMs?: number }): Promise<DatabaseHandle> {
+export interface OpenDatabaseOptions {
+  url?: string;
+  dataDir: string;
+  poolSize?: number;
+  connectTimeoutMs?: number;
+  /** False for a second client of a database another part of this process has already migrated. */
+  migrate?: boolean;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.url) {
     const poolSize = options.poolSize ?? 10;
     const client = postgres(options.url, {
@@ -64,6 +73,8 @@ export async function openDatabase(options: { url?: string; dataDir: string; poo
       connection: { plan_cache_mode: "force_custom_plan" },
     });
     const db = drizzlePostgres(preparingStatements(client), { schema }) as unknown as Database;
+    const close = () => client.end({ timeout: 5 });
+    if (options.migrate === false) return { db, kind: "postgres", concurrency: 2, close };
     const lockConnection = await client.reserve();
     try {
       await lockConnection`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -72,7 +83,7 @@ export async function openDatabase(options: { url?: string; dataDir: string; poo
       await lockConnection`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
       lockConnection.release();
     }
-    return { db, kind: "postgres", concurrency: 2, close: () => client.end({ timeout: 5 }) };
+    return { db, kind: "postgres", concurrency: 2, close };
   }
   const pglite = new PGlite(path.join(options.dataDir, "pglite"));
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;

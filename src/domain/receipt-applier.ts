@@ -84,6 +84,18 @@ export interface ReceiptApplierDeps {
   pollMs?: number;
   /** The backlog beyond which the door refuses new work (answers 503). */
   backlogLimit: number;
+  /** Told the backlog each time it is counted (once a second). */
+  onCounted?(events: number): void;
+}
+
+/** What the rest of Ackline sees of an applier, whether it folds on this thread or another. */
+export interface Applier {
+  start(): void;
+  /** Folds now, or right after the fold in progress. */
+  wake(): void;
+  /** Whether the door should refuse new work: more is waiting than the applier can be trusted to catch up on. */
+  saturated(): boolean;
+  stop(): Promise<void>;
 }
 
 /**
@@ -91,7 +103,7 @@ export interface ReceiptApplierDeps {
  * batch is durable, and it publishes to subscribers after its own commit. It also polls, so
  * events appended elsewhere (or left by a process that died before folding them) are folded too.
  */
-export class ReceiptApplier {
+export class ReceiptApplier implements Applier {
   private readonly loop: WakeableLoop;
   /** The backlog as last counted (capped at the limit), once a second. */
   private counted = 0;
@@ -109,7 +121,6 @@ export class ReceiptApplier {
     this.loop.start();
   }
 
-  /** Folds now, or right after the fold in progress. */
   wake(): void {
     this.loop.wake();
   }
@@ -119,7 +130,6 @@ export class ReceiptApplier {
     await this.loop.stop();
   }
 
-  /** Whether the door should refuse new work: more is waiting than the applier can be trusted to catch up on. */
   saturated(): boolean {
     return this.counted >= this.deps.backlogLimit;
   }
@@ -129,6 +139,7 @@ export class ReceiptApplier {
     this.counting = true;
     try {
       this.counted = (await receiptBacklog(this.deps.db, this.deps.backlogLimit)).events;
+      this.deps.onCounted?.(this.counted);
     } catch (error) {
       this.deps.onError(error);
     } finally {

@@ -1,0 +1,34 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { openDatabase } from "../db/client.js";
+import { ReceiptApplier } from "../domain/receipt-applier.js";
+import { createLogger } from "../logger.js";
+import type { ApplierThreadData, FromApplierThread, ToApplierThread } from "./threaded-applier.js";
+
+/**
+ * The receipt applier on a thread of its own: it folds with its own connections and sends what
+ * it folded back to the main thread, which publishes it. Started by ThreadedReceiptApplier.
+ */
+const data = workerData as ApplierThreadData;
+const port = parentPort!;
+const send = (message: FromApplierThread) => port.postMessage(message);
+const log = createLogger(data.logLevel).child({ component: "receipt-applier" });
+
+const database = await openDatabase({ url: data.databaseUrl, dataDir: "", poolSize: 2, connectTimeoutMs: data.connectTimeoutMs, migrate: false });
+const applier = new ReceiptApplier({
+  db: database.db,
+  publishUpdates: (updates) => send({ type: "updates", updates }),
+  onError: (error) => log.error({ err: error }, "folding receipts failed; retrying"),
+  backlogLimit: data.backlogLimit,
+  onCounted: (events) => send({ type: "backlog", events }),
+});
+
+port.on("message", (message: ToApplierThread) => {
+  if (message === "wake") applier.wake();
+  else if (message === "stop") {
+    void applier
+      .stop()
+      .then(() => database.close())
+      .finally(() => port.close());
+  }
+});
+applier.start();
