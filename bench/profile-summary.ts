@@ -23,7 +23,7 @@ interface Profile {
 const LAYERS: Array<[string, RegExp]> = [
   ["drizzle-orm (query building, result mapping)", /node_modules\/drizzle-orm\//],
   ["postgres.js (protocol, socket writes to PostgreSQL)", /node_modules\/postgres\//],
-  ["Redis pubsub (graphql-redis-subscriptions, ioredis)", /node_modules\/(graphql-redis-subscriptions|ioredis|redis-parser)\//],
+  ["Redis pubsub (ioredis)", /node_modules\/(ioredis|redis-parser)\//],
   ["subscription delivery (graphql, graphql-ws, ws, type-graphql)", /node_modules\/(graphql|graphql-ws|ws|type-graphql|@apollo\/server)\//],
   ["webhook verify + normalize (src/webhooks, zod, crypto)", /(\/src\/webhooks\/|node_modules\/zod\/|node:internal\/crypto)/],
   ["ingest logic (src/domain)", /\/src\/domain\//],
