@@ -32,6 +32,8 @@ export const transfers = pgTable(
     status: text("status").$type<TransferStatus>().notNull(),
     revokedAt: moment("revoked_at"),
     downloadedAt: moment("downloaded_at"),
+    /** How many events have been folded into this transfer: the last `receipt_events.seq` it handed out. */
+    eventSeq: bigint("event_seq", { mode: "number" }).notNull().default(0),
     idempotencyKey: text("idempotency_key"),
     /** SHA-256 of the create input, so a reused key with different input is a conflict. */
     idempotencyFingerprint: text("idempotency_fingerprint"),
@@ -117,6 +119,11 @@ export const receiptEvents = pgTable(
     pending: boolean("pending").notNull().default(false),
     /** What the event names to find its message by (the applier reads it; kept as evidence). */
     correlation: jsonb("correlation").$type<Correlation>(),
+    /**
+     * Its place among its transfer's events (1, 2, 3…), given when it is folded under the
+     * transfer's lock; null while unmatched. Subscribers resume after one (TransferUpdate.cursor).
+     */
+    seq: bigint("seq", { mode: "number" }),
   },
   (t) => [
     // Only events a tenant can see: an append (pending, tenant unknown) then touches neither index.
@@ -124,6 +131,7 @@ export const receiptEvents = pgTable(
     index("receipt_events_tenant_occurred_id").on(t.tenantId, t.occurredAt, t.id).where(sql`tenant_id IS NOT NULL`),
     index("receipt_events_unmatched").on(t.providerMessageId).where(sql`message_id IS NULL AND NOT pending`),
     index("receipt_events_pending").on(t.id).where(sql`pending`),
+    uniqueIndex("receipt_events_transfer_seq").on(t.transferId, t.seq),
   ],
 );
 

@@ -157,6 +157,8 @@ export interface ReceiptEventRecord {
   carrier: string | null;
   region: string | null;
   metadata: Record<string, unknown>;
+  /** Its place among its transfer's events, given when folded (null while unmatched). */
+  seq: number | null;
 }
 
 /** A provider's answer to withdrawing a message it accepted (revokeTransfer asks where it can). */

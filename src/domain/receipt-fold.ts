@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Transaction } from "../db/client.js";
 import { messages, type receiptEvents, transfers } from "../db/schema.js";
-import { textArray, timestamp } from "../db/sql.js";
+import { selectRows, textArray, timestamp } from "../db/sql.js";
 import { fallbackAfter } from "./delivery-policy.js";
 import type { Channel, Correlation, MessageRecord, ReceiptEventRecord, TransferRecord, TransferUpdate, TransferView } from "./model.js";
 import { deriveTransferStatus, nextMessageStatus } from "./status.js";
@@ -184,7 +184,40 @@ export function toEventRecord(row: FoldableEvent): ReceiptEventRecord {
     carrier: row.carrier,
     region: row.region,
     metadata: row.metadata,
+    seq: row.seq,
   };
+}
+
+/**
+ * Numbers the events each transfer gains, after the ones it already has, in the order given (the
+ * caller holds the transfers' locks, so numbers never repeat and never skip): the cursor a
+ * subscriber resumes after. One statement, counted in SQL, so an earlier fold in the same
+ * transaction is seen. Returns each event's number by id.
+ */
+async function sequenceEvents(tx: Transaction, events: FoldableEvent[]): Promise<Map<number, number>> {
+  if (events.length === 0) return new Map();
+  const counts = new Map<string, number>();
+  // Each event's place among its transfer's events in this fold: 1, 2, 3…
+  const places = events.map((event) => {
+    const place = (counts.get(event.transferId!) ?? 0) + 1;
+    counts.set(event.transferId!, place);
+    return String(place);
+  });
+  const numbered = await selectRows<{ id: string | number; seq: string | number }>(
+    tx,
+    sql`WITH gained AS (
+          UPDATE transfers AS target SET event_seq = target.event_seq + gained.count
+          FROM unnest(${textArray([...counts.keys()])}, ${textArray([...counts.values()].map(String))}::bigint[]) AS gained(id, count)
+          WHERE target.id = gained.id
+          RETURNING target.id, target.event_seq - gained.count AS before)
+        UPDATE receipt_events AS target SET seq = gained.before + placed.place
+        FROM unnest(${textArray(events.map((event) => String(event.id)))}::bigint[], ${textArray(events.map((event) => event.transferId))},
+          ${textArray(places)}::bigint[]) AS placed(id, transfer_id, place)
+        JOIN gained ON gained.id = placed.transfer_id
+        WHERE target.id = placed.id
+        RETURNING target.id, target.seq`,
+  );
+  return new Map(numbered.map((row) => [Number(row.id), Number(row.seq)]));
 }
 
 /**
@@ -223,15 +256,14 @@ export async function foldEvents(
     views.set(transfer.id, view);
     if (view.status !== transfer.status) changedTransfers.set(transfer.id, view.status);
   }
-  // Independent writes, pipelined on the transaction's connection: one round trip for all three.
-  await Promise.all([
+  // In provider-time order, as they were applied: subscribers hear them as they happened.
+  const published = inOrder.filter((event) => event.transferId && views.has(event.transferId));
+  // Independent writes, pipelined on the transaction's connection: one round trip for all four.
+  const [, , , seqs] = await Promise.all([
     updateMessages(tx, changedMessages, now),
     updateTransferStatuses(tx, changedTransfers, now),
     suppressFromEvents(tx, events, new Map(lockedTransfers.map((transfer) => [transfer.id, transfer])), now),
+    sequenceEvents(tx, published),
   ]);
-
-  // In provider-time order, as they were applied: subscribers hear them as they happened.
-  return inOrder
-    .filter((event) => event.transferId && views.has(event.transferId))
-    .map((event) => ({ transfer: views.get(event.transferId!)!, event: toEventRecord(event) }));
+  return published.map((event) => ({ transfer: views.get(event.transferId!)!, event: toEventRecord({ ...event, seq: seqs.get(event.id) ?? null }) }));
 }

@@ -80,6 +80,7 @@ async function insertEvents(db: Queryable, events: IncomingEvent[], now: Date, t
       dedupeKey: event.dedupeKey,
       pending: !targets,
       correlation: event.correlation,
+      seq: null,
     };
   });
   const column = <K extends keyof NewEventRow>(key: K, text: (value: NewEventRow[K]) => string | null = (value) => value as string | null) =>
