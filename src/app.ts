@@ -17,6 +17,7 @@ import { ReceiptService } from "./domain/receipt.service.js";
 import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
 import { SuppressionService } from "./domain/suppression.service.js";
 import { SecretBox } from "./domain/secret-box.js";
+import { TransferFeedService } from "./domain/transfer-feed.service.js";
 import { TransferService } from "./domain/transfer.service.js";
 import { WebhookSourceService } from "./domain/webhook-source.service.js";
 import { ThreadedReceiptApplier } from "./applier/threaded-applier.js";
@@ -150,8 +151,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
         return adapter.provider === message.provider && adapter.revoke ? adapter.revoke(message) : undefined;
       },
       publishUpdates: (updates) => events.publishUpdates(updates),
-      listen: (transferId) => events.listen(transferId),
     }),
+    transferFeed: new TransferFeedService({ db: database.db, listen: (transferId) => events.listen(transferId) }),
     history: new ReceiptHistoryService(database.db),
     suppressions: new SuppressionService(database.db),
     deliveryPolicies: new DeliveryPolicyService(database.db),

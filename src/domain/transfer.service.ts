@@ -71,8 +71,6 @@ export interface TransferServiceDeps {
    * Called after the revocation is committed.
    */
   revokeAtProvider?: (message: { channel: Channel; provider: string; providerMessageId: string }) => Promise<RevokeOutcome | undefined>;
-  /** Subscribes to a transfer's updates at once (before the caller reads its current state). */
-  listen(transferId: string): Promise<AsyncIterableIterator<TransferUpdate>>;
 }
 
 export class TransferService {
@@ -304,32 +302,6 @@ export class TransferService {
   async get(principal: Principal, id: string): Promise<TransferView | null> {
     const [view] = await loadTransferViews(this.deps.db, [id]);
     return view && view.tenantId === principal.tenantId ? view : null;
-  }
-
-  /**
-   * The transfer's current state, then every update to it. Listening starts before the state is
-   * read, so nothing falls in between; an unknown or foreign id is NOT_FOUND.
-   */
-  async watch(principal: Principal, id: string): Promise<AsyncIterable<TransferUpdate>> {
-    const updates = await this.deps.listen(id);
-    const current = await this.get(principal, id).catch(async (error: unknown) => {
-      await updates.return?.();
-      throw error;
-    });
-    if (!current) {
-      await updates.return?.();
-      throw new DomainError("NOT_FOUND", `transfer ${id} not found`);
-    }
-    return (async function* () {
-      try {
-        yield { transfer: current, event: null };
-        for await (const update of updates) {
-          if (update.transfer.tenantId === principal.tenantId) yield update;
-        }
-      } finally {
-        await updates.return?.();
-      }
-    })();
   }
 }
 

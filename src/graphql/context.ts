@@ -6,12 +6,14 @@ import type { DeliveryAttemptRecord } from "../domain/model.js";
 import type { DeliveryPolicyService } from "../domain/delivery-policy.service.js";
 import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
+import type { TransferFeedService } from "../domain/transfer-feed.service.js";
 import type { Caller, TransferService } from "../domain/transfer.service.js";
 import type { WebhookSourceService } from "../domain/webhook-source.service.js";
 
 export interface GraphQLServices {
   db: Database;
   transfers: TransferService;
+  transferFeed: TransferFeedService;
   history: ReceiptHistoryService;
   suppressions: SuppressionService;
   deliveryPolicies: DeliveryPolicyService;

@@ -7,13 +7,19 @@ import { TransferUpdate } from "./transfer-update.type.js";
 @Resolver(() => TransferUpdate)
 export class TransferUpdatedResolver {
   @Subscription(() => TransferUpdate, {
-    description: "The transfer's current state (event: null), then every stored event for it as it arrives",
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string }, GraphQLContext>) => {
+    description:
+      "The transfer's current state (event: null), then every stored event for it as it arrives. With `after` (a cursor it gave), " +
+      "every update after that one instead, from the event log, then live. Ends with SUBSCRIPTION_INTERRUPTED (extensions.cursor) when updates may have been lost: subscribe again with that cursor",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string; after?: string | null }, GraphQLContext>) => {
       requireScopes(context, ["transfers:read"]);
-      return context.services.transfers.watch(context.principal!, args.id);
+      return context.services.transferFeed.watch(context.principal!, args.id, args.after);
     },
   })
-  transferUpdated(@Root() update: TransferUpdateRecord, @Arg("id", () => ID) _id: string): TransferUpdate {
+  transferUpdated(
+    @Root() update: TransferUpdateRecord,
+    @Arg("id", () => ID) _id: string,
+    @Arg("after", () => String, { nullable: true, description: "A cursor from an update of this transfer: resume after it" }) _after?: string | null,
+  ): TransferUpdate {
     return TransferUpdate.from(update);
   }
 }

@@ -45,13 +45,9 @@ export interface TestServerOptions {
   log?: Logger;
 }
 
-/** Starts a real Ackline on an ephemeral port against a fresh PostgreSQL database (or PGlite outside CI). */
-export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const ownDatabase = options.databaseUrl ? undefined : await createTestDatabase();
-  const databaseUrl = options.databaseUrl ?? ownDatabase?.url;
-  const dataDir = await mkdtemp(path.join(tmpdir(), "ackline-test-"));
-  const useRedis = options.redis ?? hasRedis();
-  const config = await loadConfig({
+/** Any test server's environment: an ephemeral loopback port, its own data directory, the test secrets. */
+export function baseTestEnv(dataDir: string): Record<string, string> {
+  return {
     PORT: "0",
     HOST: "127.0.0.1",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
@@ -59,6 +55,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     AUTH_JWT_SECRET: TEST_AUTH_SECRET,
     AUTH_AUDIENCE: TEST_AUDIENCE,
     WEBHOOK_GENERIC_SECRET: TEST_GENERIC_SECRET,
+  };
+}
+
+/** Starts a real Ackline on an ephemeral port against a fresh PostgreSQL database (or PGlite outside CI). */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const ownDatabase = options.databaseUrl ? undefined : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? ownDatabase?.url;
+  const dataDir = await mkdtemp(path.join(tmpdir(), "ackline-test-"));
+  const useRedis = options.redis ?? hasRedis();
+  const config = await loadConfig({
+    ...baseTestEnv(dataDir),
     WEBHOOK_ENABLEX_BASIC: TEST_ENABLEX_BASIC,
     WEBHOOK_STANDARD_SECRET: TEST_STANDARD_SECRET,
     TWILIO_AUTH_TOKEN: TEST_TWILIO_AUTH_TOKEN,
