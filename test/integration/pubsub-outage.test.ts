@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +16,8 @@ import { firstOutcome, nextClose } from "../helpers/subscriptions.js";
 import { createTransfer, sentTransfer } from "../helpers/transfers.js";
 import { eventually, uniqueTenant } from "../helpers/wait.js";
 import { genericSignature } from "../helpers/webhooks.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** A delivery posted straight to the door: during an outage `/readyz` is down, so the shared helper cannot wait for the fold. */
 async function post(serverUrl: string, payload: Record<string, unknown>): Promise<number> {
@@ -162,5 +167,43 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("a Redis outage", () 
     expect(watcher.failures).toEqual([]);
     expect(watcher.events.map((event) => event.id)).toEqual(expected);
     expect(server.exit()).toBeNull();
+  }, 90_000);
+
+  it("the README's example client resumes after its last update across an outage: each click printed once, in order", async () => {
+    const token = await tokenFor(uniqueTenant("example"));
+    const { transfer, providerMessageId } = await sentTransfer(server, cpaas, token, "+14165554004");
+    const example = spawn(process.execPath, ["examples/watch-transfer.mjs", transfer.id, "--follow"], {
+      cwd: root,
+      env: { ...process.env, ACKLINE_URL: server.url, TOKEN: token },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    example.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    example.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const printed = () => stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { event: { event: string; timestamp: string } | null });
+    try {
+      await eventually(() => (printed().length === 1 ? true : undefined), "the example to print the current state");
+      const t0 = Date.now();
+      const clicks: string[] = [];
+      const postClick = async () => {
+        const payload = click(providerMessageId, t0 + clicks.length + 1);
+        clicks.push(payload.timestamp);
+        expect(await post(server.url, payload)).toBe(200);
+      };
+      for (let i = 0; i < 3; i++) await postClick();
+      await eventually(() => (printed().length === 4 ? true : undefined), "the clicks before the outage");
+      await redis.stop();
+      for (let i = 0; i < 3; i++) await postClick();
+      await sleep(1500);
+      await redis.start();
+      for (let i = 0; i < 3; i++) await postClick();
+      await eventually(() => (printed().length >= 10 ? true : undefined), "every click, resumed after the outage", 30_000);
+      await sleep(500);
+      expect(stderr).toContain("resuming after");
+      expect(printed().slice(1).map((update) => update.event?.timestamp)).toEqual(clicks);
+    } finally {
+      example.kill();
+    }
   }, 90_000);
 });
