@@ -141,6 +141,8 @@ export interface TransferRecord {
 /** A transfer as it now stands, with its messages: what queries return and subscribers receive. */
 export interface TransferView extends TransferRecord {
   messages: MessageRecord[];
+  /** How many events have been folded into it: the sequence number of the last one (0: none yet). */
+  eventSeq: number;
 }
 
 export interface ReceiptEventRecord {

@@ -25,7 +25,7 @@ export function unique<T>(values: Iterable<T | undefined | null>): T[] {
 
 const CHANNEL_ORDER: Record<Channel, number> = { RCS: 0, SMS: 1, EMAIL: 2 };
 
-export function toView(transfer: TransferRecord, transferMessages: MessageRecord[], now = new Date()): TransferView {
+export function toView(transfer: TransferRecord & { eventSeq: number }, transferMessages: MessageRecord[], now = new Date()): TransferView {
   const ordered = [...transferMessages].sort(
     (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || CHANNEL_ORDER[a.channel] - CHANNEL_ORDER[b.channel],
   );
@@ -265,5 +265,6 @@ export async function foldEvents(
     suppressFromEvents(tx, events, new Map(lockedTransfers.map((transfer) => [transfer.id, transfer])), now),
     sequenceEvents(tx, published),
   ]);
+  for (const event of published) views.get(event.transferId!)!.eventSeq = Math.max(views.get(event.transferId!)!.eventSeq, seqs.get(event.id)!);
   return published.map((event) => ({ transfer: views.get(event.transferId!)!, event: toEventRecord({ ...event, seq: seqs.get(event.id) ?? null }) }));
 }

@@ -1,9 +1,9 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import type { Principal } from "../auth/access-tokens.js";
 import type { Database } from "../db/client.js";
-import { receiptEvents, transfers } from "../db/schema.js";
+import { receiptEvents } from "../db/schema.js";
 import { DomainError } from "./errors.js";
-import type { TransferUpdate } from "./model.js";
+import type { TransferUpdate, TransferView } from "./model.js";
 import { loadTransferViews, toEventRecord } from "./receipt-store.js";
 import { decodeTransferCursor, encodeTransferCursor } from "./transfer-cursor.js";
 
@@ -35,25 +35,25 @@ export class TransferFeedService {
     const resumeAfter = after === undefined || after === null ? undefined : decodeTransferCursor(id, after);
     // Listening starts before the database is read, so nothing committed meanwhile falls in between.
     const live = await this.deps.listen(id).catch(() => undefined);
-    let lastSeq: number;
-    let current: TransferUpdate["transfer"] | undefined;
+    let current: TransferView;
     try {
-      lastSeq = await this.lastSeqOf(principal, id);
-      if (resumeAfter !== undefined && resumeAfter > lastSeq) {
+      // Its messages are read after its row: the state shown is never older than the sequence number it stands at.
+      const [view] = await loadTransferViews(this.deps.db, [id]);
+      if (!view || view.tenantId !== principal.tenantId) throw new DomainError("NOT_FOUND", `transfer ${id} not found`);
+      if (resumeAfter !== undefined && resumeAfter > view.eventSeq) {
         throw new DomainError("BAD_USER_INPUT", `after is ahead of transfer ${id}'s updates`, { field: "after" });
       }
-      // Read after the sequence number: the state shown is never older than the position it stands for.
-      if (resumeAfter === undefined) [current] = await loadTransferViews(this.deps.db, [id]);
+      current = view;
     } catch (error) {
       await live?.return?.();
       throw error;
     }
     const replay = (position: number) => this.replay(principal, id, position);
     return (async function* () {
-      let position = resumeAfter ?? lastSeq;
+      let position = resumeAfter ?? current.eventSeq;
       try {
-        if (current) yield { transfer: current, event: null };
-        if (resumeAfter !== undefined) {
+        if (resumeAfter === undefined) yield { transfer: current, event: null };
+        else {
           for (const update of await replay(position)) {
             yield update;
             position = update.event!.seq!;
@@ -81,16 +81,6 @@ export class TransferFeedService {
         await live?.return?.();
       }
     })();
-  }
-
-  /** The transfer's last sequence number; NOT_FOUND when absent or another tenant's (the caller cannot tell which). */
-  private async lastSeqOf(principal: Principal, id: string): Promise<number> {
-    const [row] = await this.deps.db
-      .select({ eventSeq: transfers.eventSeq })
-      .from(transfers)
-      .where(and(eq(transfers.id, id), eq(transfers.tenantId, principal.tenantId)));
-    if (!row) throw new DomainError("NOT_FOUND", `transfer ${id} not found`);
-    return row.eventSeq;
   }
 
   /** Every update after `position`, from the log, in order, each with the transfer as it now stands. */
