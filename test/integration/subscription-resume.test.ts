@@ -1,11 +1,11 @@
 import type { Client } from "graphql-ws";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeTransferCursor } from "../../src/domain/transfer-cursor.js";
 import { RevokeTransferDocument, TransferUpdatedDocument } from "../generated/graphql.js";
-import { startFakeCpaas } from "../helpers/fake-cpaas.js";
-import { graphql, subscribe, wsClient } from "../helpers/graphql.js";
+import { graphql, subscribe } from "../helpers/graphql.js";
 import { eventIdsInOrder, resumingSubscriber } from "../helpers/resuming-subscriber.js";
-import { startTestServer, tokenFor, type TestServer } from "../helpers/server.js";
+import { serverWithFakeCpaas } from "../helpers/server-fixture.js";
+import { tokenFor } from "../helpers/server.js";
 import { hasPostgres } from "../helpers/services.js";
 import { firstOutcome } from "../helpers/subscriptions.js";
 import { createTransfer, sentTransfer } from "../helpers/transfers.js";
@@ -16,44 +16,25 @@ const click = (providerMessageId: string, at: number) => ({ event: "message.clic
 
 /** transferUpdated(id, after): every update after a cursor, from the event log, then live. */
 describe.runIf(hasPostgres() || process.env.CI === "true")("resuming transferUpdated after a cursor", () => {
-  let server: TestServer;
-  let cpaas: Awaited<ReturnType<typeof startFakeCpaas>>;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    cpaas = await startFakeCpaas();
-    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url } });
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) await client.dispose();
-  });
-  afterAll(async () => {
-    await server?.close();
-    await cpaas?.close();
-  });
-
-  const client = (token: string): Client => {
-    const created = wsClient(server.wsUrl, { Authorization: `Bearer ${token}` });
-    clients.push(created);
-    return created;
-  };
+  const fixture = serverWithFakeCpaas();
+  const client = (token: string): Client => fixture.client({ Authorization: `Bearer ${token}` });
 
   describe("succeeding cases", () => {
     it("each update carries a cursor (null for the current state); resuming replays what followed from the log, in order, then goes live", async () => {
       const token = await tokenFor(uniqueTenant("resume"));
-      const { transfer, providerMessageId } = await sentTransfer(server, cpaas, token, "+14165555001");
+      const { transfer, providerMessageId } = await sentTransfer(fixture.server, fixture.cpaas, token, "+14165555001");
       const first = subscribe(client(token), TransferUpdatedDocument, { id: transfer.id });
       expect((await first.next()).data?.transferUpdated).toMatchObject({ event: null, cursor: null });
       const t0 = Date.now();
-      for (const offset of [1, 2]) expect((await postGeneric(server.url, click(providerMessageId, t0 + offset))).status).toBe(200);
+      for (const offset of [1, 2]) expect((await postGeneric(fixture.server.url, click(providerMessageId, t0 + offset))).status).toBe(200);
       const seen = [(await first.next()).data!.transferUpdated, (await first.next()).data!.transferUpdated];
       expect(seen.map((update) => update.cursor)).toEqual([expect.any(String), expect.any(String)]);
       expect(seen[0]!.cursor).not.toBe(seen[1]!.cursor);
       first.dispose();
 
       // While nobody listens: two more clicks through the applier.
-      for (const offset of [3, 4]) expect((await postGeneric(server.url, click(providerMessageId, t0 + offset))).status).toBe(200);
-      const all = await eventIdsInOrder(server.databaseUrl!, transfer.id);
+      for (const offset of [3, 4]) expect((await postGeneric(fixture.server.url, click(providerMessageId, t0 + offset))).status).toBe(200);
+      const all = await eventIdsInOrder(fixture.server.databaseUrl!, transfer.id);
       const missed = all.slice(all.indexOf(seen[0]!.event!.id) + 1);
       expect(missed).toHaveLength(3);
 
@@ -63,9 +44,9 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("resuming transferUpd
       expect(replayed.map((update) => update.event?.id)).toEqual(missed);
       expect(replayed[0]!.cursor).toBe(seen[1]!.cursor);
       // Live again, through Ackline's own inline path this time: one REVOKED per message.
-      const revoked = await graphql(server.url, RevokeTransferDocument, { id: transfer.id }, token);
+      const revoked = await graphql(fixture.server.url, RevokeTransferDocument, { id: transfer.id }, token);
       expect(revoked.body.errors).toBeUndefined();
-      const revocations = (await eventIdsInOrder(server.databaseUrl!, transfer.id)).slice(all.length);
+      const revocations = (await eventIdsInOrder(fixture.server.databaseUrl!, transfer.id)).slice(all.length);
       expect(revocations.length).toBeGreaterThan(0);
       const live = [];
       for (let i = 0; i < revocations.length; i++) live.push((await resumed.next()).data!.transferUpdated.event!);
@@ -78,12 +59,12 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("resuming transferUpd
 
     it("replay then live while webhooks keep arriving: every subscriber gets each later event once, in the log's order", async () => {
       const token = await tokenFor(uniqueTenant("seam"));
-      const { transfer, providerMessageId } = await sentTransfer(server, cpaas, token, "+14165555002");
+      const { transfer, providerMessageId } = await sentTransfer(fixture.server, fixture.cpaas, token, "+14165555002");
       const t0 = Date.now();
-      expect((await postGeneric(server.url, click(providerMessageId, t0))).status).toBe(200);
+      expect((await postGeneric(fixture.server.url, click(providerMessageId, t0))).status).toBe(200);
       const probe = subscribe(client(token), TransferUpdatedDocument, { id: transfer.id, after: null });
       expect((await probe.next()).data?.transferUpdated.event).toBeNull();
-      expect((await postGeneric(server.url, click(providerMessageId, t0 + 1))).status).toBe(200);
+      expect((await postGeneric(fixture.server.url, click(providerMessageId, t0 + 1))).status).toBe(200);
       const start = (await probe.next()).data!.transferUpdated;
       probe.dispose();
 
@@ -95,10 +76,10 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("resuming transferUpd
           await new Promise((resolve) => setTimeout(resolve, 150));
         }
       })();
-      for (let i = 2; i < 42; i++) expect((await postGeneric(server.url, click(providerMessageId, t0 + i))).status).toBe(200);
+      for (let i = 2; i < 42; i++) expect((await postGeneric(fixture.server.url, click(providerMessageId, t0 + i))).status).toBe(200);
       await joining;
 
-      const all = await eventIdsInOrder(server.databaseUrl!, transfer.id);
+      const all = await eventIdsInOrder(fixture.server.databaseUrl!, transfer.id);
       const expected = all.slice(all.indexOf(start.event!.id) + 1);
       expect(expected).toHaveLength(40);
       for (const subscriber of subscribers) {
@@ -117,8 +98,8 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("resuming transferUpd
   describe("failing cases", () => {
     it("a cursor this API did not issue for the transfer is BAD_USER_INPUT", async () => {
       const token = await tokenFor(uniqueTenant("cursor"));
-      const { transfer } = await sentTransfer(server, cpaas, token, "+14165555003");
-      const other = await createTransfer(server, token, "+14165555004");
+      const { transfer } = await sentTransfer(fixture.server, fixture.cpaas, token, "+14165555003");
+      const other = await createTransfer(fixture.server, token, "+14165555004");
       const ws = client(token);
       const othersCursor = subscribe(ws, TransferUpdatedDocument, { id: other.id });
       await othersCursor.next();
@@ -143,11 +124,11 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("resuming transferUpd
     it("another tenant's cursor gives nothing of that tenant: NOT_FOUND on its transfer, BAD_USER_INPUT on one's own", async () => {
       const tokenA = await tokenFor(uniqueTenant("tenant-a"));
       const tokenB = await tokenFor(uniqueTenant("tenant-b"));
-      const a = await sentTransfer(server, cpaas, tokenA, "+14165555005");
-      const b = await createTransfer(server, tokenB, "+14165555006");
+      const a = await sentTransfer(fixture.server, fixture.cpaas, tokenA, "+14165555005");
+      const b = await createTransfer(fixture.server, tokenB, "+14165555006");
       const watchA = subscribe(client(tokenA), TransferUpdatedDocument, { id: a.transfer.id });
       await watchA.next();
-      expect((await postGeneric(server.url, click(a.providerMessageId, Date.now()))).status).toBe(200);
+      expect((await postGeneric(fixture.server.url, click(a.providerMessageId, Date.now()))).status).toBe(200);
       const cursorA = (await watchA.next()).data!.transferUpdated.cursor!;
       watchA.dispose();
 

@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Client } from "graphql-ws";
+import { describe, expect, it } from "vitest";
 import { CreateTransferDocument, TransferUpdatedDocument, type CreateTransferInput } from "../generated/graphql.js";
-import { startFakeCpaas } from "../helpers/fake-cpaas.js";
-import { graphql, subscribe, wsClient } from "../helpers/graphql.js";
-import { startTestServer, tokenFor, type TestServer } from "../helpers/server.js";
+import { graphql, subscribe } from "../helpers/graphql.js";
+import { serverWithFakeCpaas } from "../helpers/server-fixture.js";
+import { tokenFor } from "../helpers/server.js";
 import { firstOutcome, nextClose } from "../helpers/subscriptions.js";
 import { uniqueTenant } from "../helpers/wait.js";
 import { postGeneric } from "../helpers/webhooks.js";
@@ -12,31 +11,12 @@ const CLOSE_FORBIDDEN = 4403;
 
 /** transferUpdated over graphql-ws: authentication, expiry, tenancy and the payloads themselves. */
 describe("transferUpdated over graphql-ws", () => {
-  let server: TestServer;
-  let cpaas: Awaited<ReturnType<typeof startFakeCpaas>>;
-  const clients: Client[] = [];
-
-  beforeAll(async () => {
-    cpaas = await startFakeCpaas();
-    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url } });
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) await client.dispose();
-  });
-  afterAll(async () => {
-    await server?.close();
-    await cpaas?.close();
-  });
-
-  const client = (connectionParams: Record<string, unknown> | undefined): Client => {
-    const created = wsClient(server.wsUrl, connectionParams);
-    clients.push(created);
-    return created;
-  };
+  const fixture = serverWithFakeCpaas();
+  const client = fixture.client;
 
   async function createTransfer(token: string, overrides: Partial<CreateTransferInput> = {}) {
     const result = await graphql(
-      server.url,
+      fixture.server.url,
       CreateTransferDocument,
       { input: { recipient: { phone: "+14165550100" }, fileName: "q4.zip", fileSizeBytes: 10, senderName: "Acme", ...overrides } },
       token,
@@ -48,7 +28,7 @@ describe("transferUpdated over graphql-ws", () => {
   /** A transfer whose RCS message the CPaaS accepted, with the provider's id to post receipts for. */
   async function sentTransfer(token: string, phone = "+14165550100") {
     const transfer = await createTransfer(token, { recipient: { phone } });
-    const send = await cpaas.waitForSend(transfer.id, 20_000);
+    const send = await fixture.cpaas.waitForSend(transfer.id, 20_000);
     return { transfer, providerMessageId: send.providerMessageId! };
   }
 
@@ -142,7 +122,7 @@ describe("transferUpdated over graphql-ws", () => {
 
       const t0 = Date.now();
       for (const [offset, event] of [[1, "message.sent"], [2, "message.delivered"], [3, "message.read"]] as const) {
-        const posted = await postGeneric(server.url, { event, timestamp: new Date(t0 + offset).toISOString(), message_id: a.providerMessageId });
+        const posted = await postGeneric(fixture.server.url, { event, timestamp: new Date(t0 + offset).toISOString(), message_id: a.providerMessageId });
         expect(posted.status).toBe(200);
       }
       const seenByA: string[] = [];
@@ -154,7 +134,7 @@ describe("transferUpdated over graphql-ws", () => {
       expect(seenByA).toEqual(["SENT", "DELIVERED", "READ"]);
 
       // A's events were published before this one: B's next payload must be its own.
-      const posted = await postGeneric(server.url, { event: "message.sent", timestamp: new Date(t0 + 10).toISOString(), message_id: b.providerMessageId });
+      const posted = await postGeneric(fixture.server.url, { event: "message.sent", timestamp: new Date(t0 + 10).toISOString(), message_id: b.providerMessageId });
       expect(posted.status).toBe(200);
       const nextForB = await updatesB.next();
       expect(nextForB.data?.transferUpdated.transfer.id).toBe(b.transfer.id);
@@ -169,7 +149,7 @@ describe("transferUpdated over graphql-ws", () => {
     it("the first payload is the current state with event null", async () => {
       const token = await tokenFor(uniqueTenant("current"));
       const { transfer, providerMessageId } = await sentTransfer(token);
-      const posted = await postGeneric(server.url, { event: "message.delivered", timestamp: new Date().toISOString(), message_id: providerMessageId });
+      const posted = await postGeneric(fixture.server.url, { event: "message.delivered", timestamp: new Date().toISOString(), message_id: providerMessageId });
       expect(posted.status).toBe(200);
 
       const ws = client({ Authorization: `Bearer ${token}` });
@@ -195,18 +175,18 @@ describe("transferUpdated over graphql-ws", () => {
 
       const t0 = Date.now();
       const deliveredAt = new Date(t0 + 1).toISOString();
-      expect((await postGeneric(server.url, { event: "message.delivered", timestamp: deliveredAt, message_id: providerMessageId, channel: "rcs" })).status).toBe(200);
+      expect((await postGeneric(fixture.server.url, { event: "message.delivered", timestamp: deliveredAt, message_id: providerMessageId, channel: "rcs" })).status).toBe(200);
       const delivered = await updates.next();
       expect(delivered.data?.transferUpdated.event).toMatchObject({ event: "DELIVERED", transferId: transfer.id, timestamp: deliveredAt, channel: "RCS" });
       expect(delivered.data?.transferUpdated.transfer.status).toBe("DELIVERED");
 
-      expect((await postGeneric(server.url, { event: "message.clicked", timestamp: new Date(t0 + 2).toISOString(), message_id: providerMessageId })).status).toBe(200);
+      expect((await postGeneric(fixture.server.url, { event: "message.clicked", timestamp: new Date(t0 + 2).toISOString(), message_id: providerMessageId })).status).toBe(200);
       const clicked = await updates.next();
       expect(clicked.data?.transferUpdated.event).toMatchObject({ event: "ACTION", transferId: transfer.id });
       expect(clicked.data?.transferUpdated.transfer.status).toBe("DELIVERED");
 
       // A late `sent` is stored and streamed, yet never moves the transfer back.
-      expect((await postGeneric(server.url, { event: "message.sent", timestamp: new Date(t0).toISOString(), message_id: providerMessageId })).status).toBe(200);
+      expect((await postGeneric(fixture.server.url, { event: "message.sent", timestamp: new Date(t0).toISOString(), message_id: providerMessageId })).status).toBe(200);
       const late = await updates.next();
       expect(late.data?.transferUpdated.event?.event).toBe("SENT");
       expect(late.data?.transferUpdated.transfer.status).toBe("DELIVERED");
