@@ -75,3 +75,15 @@ export async function eventIdsInOrder(databaseUrl: string, transferId: string, a
     await sql.end();
   }
 }
+
+/** A transfer's sequence numbers as stored: each folded event's, in order, and the transfer's last. */
+export async function storedSequence(databaseUrl: string, transferId: string): Promise<{ eventSeqs: number[]; transferSeq: number }> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const events = await sql<Array<{ seq: string }>>`SELECT seq::text AS seq FROM receipt_events WHERE transfer_id = ${transferId} ORDER BY seq`;
+    const [transfer] = await sql<Array<{ event_seq: string }>>`SELECT event_seq::text AS event_seq FROM transfers WHERE id = ${transferId}`;
+    return { eventSeqs: events.map((row) => Number(row.seq)), transferSeq: Number(transfer!.event_seq) };
+  } finally {
+    await sql.end();
+  }
+}

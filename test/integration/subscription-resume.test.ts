@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { encodeTransferCursor } from "../../src/domain/transfer-cursor.js";
 import { RevokeTransferDocument, TransferUpdatedDocument } from "../generated/graphql.js";
 import { graphql, subscribe } from "../helpers/graphql.js";
-import { eventIdsInOrder, resumingSubscriber } from "../helpers/resuming-subscriber.js";
+import { eventIdsInOrder, resumingSubscriber, storedSequence } from "../helpers/resuming-subscriber.js";
 import { serverWithFakeCpaas } from "../helpers/server-fixture.js";
 import { tokenFor } from "../helpers/server.js";
 import { hasPostgres } from "../helpers/services.js";
@@ -55,6 +55,10 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("resuming transferUpd
       // Nothing is repeated.
       await expect(resumed.next(1500)).rejects.toThrow(/no subscription payload/);
       resumed.dispose();
+      // Numbered by both paths (Ackline's own events inline, the webhooks' by the applier): 1, 2, 3… with none skipped.
+      const { eventSeqs, transferSeq } = await storedSequence(fixture.server.databaseUrl!, transfer.id);
+      expect(eventSeqs).toEqual(Array.from({ length: eventSeqs.length }, (_, index) => index + 1));
+      expect(transferSeq).toBe(eventSeqs.length);
     });
 
     it("replay then live while webhooks keep arriving: every subscriber gets each later event once, in the log's order", async () => {
