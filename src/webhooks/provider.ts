@@ -114,25 +114,67 @@ export function bodyHashMatches(rawBody: Buffer, claimedHex: string): boolean {
   return safeEqual(Buffer.from(claimedHex.toLowerCase()), Buffer.from(createHash("sha256").update(rawBody).digest("hex")));
 }
 
-/** PostgreSQL text and jsonb cannot hold NUL; it becomes U+FFFD so the event is kept, not refused. */
-function replaceNul(_key: string, value: unknown): unknown {
-  return typeof value === "string" && value.includes("\0") ? value.replaceAll("\0", "\uFFFD") : value;
+/** Longest id or key a provider may send (message ids, event ids, tokens): ids and dedupe keys are indexed. */
+export const MAX_PROVIDER_ID_LENGTH = 256;
+
+/** A provider's id or key: present, and short enough to index. */
+export const providerId = z.string().min(1).max(MAX_PROVIDER_ID_LENGTH, `longer than ${MAX_PROVIDER_ID_LENGTH} characters`);
+
+/** JSON escapes that may decode to text PostgreSQL cannot store: NUL, or a surrogate (paired ones are fine). */
+const SUSPECT_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+/** A NUL character or an unpaired surrogate (with the `u` flag a well-formed pair is one code point). */
+const UNSTORABLE_TEXT = /[\0\p{Cs}]/u;
+
+/** Where in a decoded value a key or a string holds text PostgreSQL cannot store (text and jsonb): its path, innermost first. */
+function unstorableTextAt(value: unknown): string[] | undefined {
+  if (typeof value === "string") return UNSTORABLE_TEXT.test(value) ? [] : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (UNSTORABLE_TEXT.test(key)) return [key];
+    const found = unstorableTextAt(item);
+    if (found) {
+      found.push(key);
+      return found;
+    }
+  }
+  return undefined;
+}
+
+function parseJsonText(text: string, what = "body"): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw malformed(`${what} is not valid JSON`);
+  }
+  refuseUnstorableJson(text, json, what);
+  return json;
+}
+
+/**
+ * Refuses (400, not a 503 the provider would retry for ever) text PostgreSQL cannot store in
+ * `json`, decoded from `text`. The common delivery holds no suspect escape: one regex test on the
+ * raw text, and JSON.parse needs no reviver. Only a suspect one is walked, so escaped emoji
+ * (surrogate pairs) still pass.
+ */
+export function refuseUnstorableJson(text: string, json: unknown, what: string): void {
+  if (SUSPECT_ESCAPE.test(text)) refuseUnstorableText(json, what);
+}
+
+function refuseUnstorableText(value: unknown, what: string): void {
+  const path = unstorableTextAt(value);
+  if (path) throw malformed(`${[what, ...path.reverse()].join(".")} holds text that cannot be stored (a NUL character or an unpaired surrogate)`);
 }
 
 export function parseJsonBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(rawBody.toString("utf8"), replaceNul);
-  } catch {
-    throw malformed("body is not valid JSON");
-  }
-  return parsePayload(json, schema);
+  return parsePayload(parseJsonText(rawBody.toString("utf8")), schema);
 }
 
-/** A form-encoded body's fields (the last of a repeated name), NUL replaced as in JSON bodies. */
+/** A form-encoded body's fields (the last of a repeated name); `%00` is refused as in JSON bodies. */
 export function parseFormBody<T>(rawBody: Buffer, schema: z.ZodType<T>): T {
-  const form = new URLSearchParams(rawBody.toString("utf8"));
-  return parsePayload(Object.fromEntries([...form].map(([name, value]) => [name, replaceNul(name, value)])), schema);
+  const fields = Object.fromEntries(new URLSearchParams(rawBody.toString("utf8")));
+  refuseUnstorableText(fields, "body");
+  return parsePayload(fields, schema);
 }
 
 /** Validates a decoded body (or the part of it at `path`); its first problem becomes a 400 naming the field. */
@@ -196,4 +238,26 @@ export function e164(phone: string): string {
 export function transferIdFromPostback(postback: string | undefined): string | undefined {
   const match = /^[^:]+:(tx_[A-Za-z0-9_-]+)$/.exec(postback ?? "");
   return match?.[1];
+}
+
+/** Longest deduplication key: a door builds it from a few ids, each at most MAX_PROVIDER_ID_LENGTH. */
+const MAX_DEDUPE_KEY_LENGTH = 4 * MAX_PROVIDER_ID_LENGTH;
+
+/**
+ * The keys PostgreSQL indexes, bounded whatever a door's schema let through (an id read from
+ * free-form metadata, say): refused as malformed rather than failing in the store. A few length
+ * checks per event, so it costs the door nothing measurable.
+ */
+export function refuseUnindexableKeys(delivery: ParsedDelivery): void {
+  for (const event of delivery.events) {
+    if (event.dedupeKey.length > MAX_DEDUPE_KEY_LENGTH) throw malformed(`the event's key is longer than ${MAX_DEDUPE_KEY_LENGTH} characters`);
+    for (const [name, value] of Object.entries(event.correlation)) {
+      if (value !== undefined && (typeof value !== "string" || value.length > MAX_PROVIDER_ID_LENGTH)) {
+        throw malformed(`the event's ${name} is not text of at most ${MAX_PROVIDER_ID_LENGTH} characters`);
+      }
+    }
+  }
+  for (const update of delivery.templateUpdates) {
+    if (update.name.length > MAX_PROVIDER_ID_LENGTH) throw malformed(`template name longer than ${MAX_PROVIDER_ID_LENGTH} characters`);
+  }
 }

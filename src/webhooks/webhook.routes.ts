@@ -4,8 +4,17 @@ import type { ReceiptService } from "../domain/receipt.service.js";
 import type { SourceCredentials, WebhookSourceService } from "../domain/webhook-source.service.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryFollowUps } from "./follow-ups.js";
-import { type ParsedDelivery, retryLater, unauthorized, WebhookRejection, type WebhookProvider, type WebhookSecrets } from "./provider.js";
+import {
+  type ParsedDelivery,
+  refuseUnindexableKeys,
+  retryLater,
+  unauthorized,
+  WebhookRejection,
+  type WebhookProvider,
+  type WebhookSecrets,
+} from "./provider.js";
 import { webhookProviders } from "./providers/index.js";
+import { rejectedDeliveryEvidence } from "./rejected-delivery.js";
 
 export interface WebhookRoutesOptions {
   receipts: ReceiptService;
@@ -26,6 +35,8 @@ export interface WebhookRoutesOptions {
 }
 
 const RETRY_AFTER_SECONDS = "5";
+
+const rawBodyOf = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0));
 
 /** Who a delivery is verified as: the server-wide door's secrets, or a tenant source's (current, then previous). */
 interface Door {
@@ -57,14 +68,15 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
 
   function refuse(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, rejection: WebhookRejection) {
     count(reply, provider, rejection.statusCode);
-    request.log.warn({ provider: provider.name, reason: rejection.message }, "webhook rejected");
+    const evidence = rejection.statusCode === 400 ? { delivery: rejectedDeliveryEvidence(rawBodyOf(request)) } : {};
+    request.log.warn({ provider: provider.name, reason: rejection.message, ...evidence }, "webhook rejected");
     if (rejection.statusCode === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
     return reply.code(rejection.statusCode).send({ error: rejection.message });
   }
 
   /** Verifies with each secret set in turn: during a rotation a delivery signed with the previous secret still passes. */
   async function verify(request: FastifyRequest, provider: WebhookProvider, door: Door): Promise<ParsedDelivery> {
-    const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const rawBody = rawBodyOf(request);
     const url = `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}${request.url}`;
     const now = new Date();
     for (const [index, secrets] of door.secrets.entries()) {
@@ -82,6 +94,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     let delivery: ParsedDelivery;
     try {
       delivery = await verify(request, provider, door);
+      refuseUnindexableKeys(delivery);
       await options.followUps.refuseReplay(provider.name, delivery);
     } catch (error) {
       if (!(error instanceof WebhookRejection)) throw error;

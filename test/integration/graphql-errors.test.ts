@@ -1,8 +1,7 @@
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postGraphQL } from "../helpers/graphql.js";
+import { capturingLogger } from "../helpers/log-capture.js";
 import { hasPostgres } from "../helpers/services.js";
 import { startTestServer, tokenFor, type TestServer } from "../helpers/server.js";
 import { type Answer, ask, codesOf, TRANSPORTS } from "../helpers/transports.js";
@@ -51,21 +50,12 @@ describe("GraphQL errors", () => {
   let server: TestServer;
   let development: TestServer;
   let token: string;
-  const logLines: Array<{ level: number; msg: string; err?: { message: string } }> = [];
+  const { log, lines: logLines } = capturingLogger<{ level: number; msg: string; err?: { message: string } }>();
   const nodeEnv = process.env.NODE_ENV;
 
   beforeAll(async () => {
     // As `npm start` runs: nothing sets NODE_ENV.
     delete process.env.NODE_ENV;
-    const log = pino(
-      { level: "info" },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          logLines.push(JSON.parse(chunk.toString("utf8")) as (typeof logLines)[number]);
-          done();
-        },
-      }),
-    );
     [server, development] = await Promise.all([startTestServer({ log }), startTestServer({ env: { NODE_ENV: "development" } })]);
     token = await tokenFor(uniqueTenant("errors"));
   });

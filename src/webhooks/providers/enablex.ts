@@ -7,6 +7,7 @@ import {
   type ParsedDelivery,
   parseJsonBody,
   parseProviderTime,
+  providerId,
   transferIdFromPostback,
   verifyBasic,
   type WebhookProvider,
@@ -14,7 +15,7 @@ import {
 
 /** EnableX RCS: one JSON notification per POST, routed by `type`; HTTP Basic auth. */
 const base = z.object({ agent: z.string().optional(), timestamp: z.string() });
-const inbound = base.extend({ phone: z.string().min(1), request_id: z.string().min(1), session_id: z.string().optional() });
+const inbound = base.extend({ phone: z.string().min(1), request_id: providerId, session_id: z.string().optional() });
 
 const payloadSchema = z.discriminatedUnion(
   "type",
@@ -23,7 +24,7 @@ const payloadSchema = z.discriminatedUnion(
       type: z.literal("message"),
       phone: z.string().optional(),
       message: z.object({
-        message_id: z.string().min(1),
+        message_id: providerId,
         status: z.enum(["SENT", "DELIVERED", "READ", "FAILED", "REVOKED"]),
         failure_reason: z.string().optional(),
       }),
@@ -35,7 +36,7 @@ const payloadSchema = z.discriminatedUnion(
       type: z.literal("suggestion"),
       suggestion: z.object({ type: z.string(), postback: z.string().optional(), text: z.string().optional() }),
     }),
-    base.extend({ type: z.literal("typing"), phone: z.string().min(1), message_id: z.string().optional() }),
+    base.extend({ type: z.literal("typing"), phone: z.string().min(1), message_id: providerId.optional() }),
     base.extend({
       type: z.literal("template"),
       template: z.object({ name: z.string().min(1), status: z.enum(["approved", "rejected"]), type: z.string().optional(), comment: z.string().optional() }),

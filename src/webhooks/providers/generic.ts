@@ -6,6 +6,7 @@ import {
   type ParsedDelivery,
   parseJsonBody,
   parseProviderTime,
+  providerId,
   safeEqual,
   sourceSecretsOf,
   unauthorized,
@@ -31,8 +32,8 @@ const payloadSchema = z.object({
     error: (issue) => `unknown event ${JSON.stringify(issue.input)}`,
   }),
   timestamp: z.union([z.string(), z.number()]),
-  message_id: z.string().min(1).optional(),
-  template_id: z.string().min(1).optional(),
+  message_id: providerId.optional(),
+  template_id: providerId.optional(),
   recipient: z.string().optional(),
   channel: z.enum(["rcs", "sms", "email"]).optional(),
   carrier: z.string().optional(),
@@ -54,7 +55,8 @@ export const generic: WebhookProvider<ParsedDelivery> = {
     const payload = parseJsonBody(rawBody, payloadSchema);
     const occurredAt = parseProviderTime(payload.timestamp);
     if (payload.event in TEMPLATE_EVENTS) {
-      const name = payload.template_id ?? (payload.metadata?.template_id as string | undefined);
+      const fromMetadata = payload.metadata?.template_id;
+      const name = payload.template_id ?? (typeof fromMetadata === "string" ? fromMetadata : undefined);
       if (!name) throw malformed("template events need template_id");
       const status = TEMPLATE_EVENTS[payload.event as keyof typeof TEMPLATE_EVENTS];
       const comment = payload.metadata?.comment;
@@ -75,7 +77,7 @@ export const generic: WebhookProvider<ParsedDelivery> = {
           // The format has no event id: a retry repeats all three, a second click does not.
           dedupeKey: `generic:${payload.message_id}:${payload.event}:${occurredAt.toISOString()}`,
           carrier: payload.carrier,
-          region: payload.region ?? (payload.metadata?.region as string | undefined),
+          region: payload.region ?? (typeof payload.metadata?.region === "string" ? payload.metadata.region : undefined),
           metadata: { ...payload.metadata, ...(payload.recipient ? { recipient: payload.recipient } : {}) },
           raw: payload,
         },

@@ -10,6 +10,7 @@ import {
   parsePayload,
   parseProviderTime,
   phoneChannelSchema,
+  providerId,
   transferIdFromPostback,
   verifyBasic,
   type WebhookProvider,
@@ -37,7 +38,7 @@ const STATUS_GROUPS: Readonly<Record<number, ReceiptEventType>> = {
 const channel = phoneChannelSchema.optional();
 
 const deliveryReportSchema = z.looseObject({
-  messageId: z.string().min(1),
+  messageId: providerId,
   channel,
   doneAt: z.string().optional(),
   mccMnc: z.string().optional(),
@@ -51,18 +52,18 @@ const deliveryReportSchema = z.looseObject({
   error: z.looseObject({ id: z.number(), groupName: z.string().optional(), name: z.string().optional(), description: z.string().optional(), permanent: z.boolean().optional() }).optional(),
 });
 
-const seenReportSchema = z.looseObject({ messageId: z.string().min(1), seenAt: z.string(), channel });
+const seenReportSchema = z.looseObject({ messageId: providerId, seenAt: z.string(), channel });
 
 const typingSchema = z.looseObject({ sender: z.string().min(1), receivedAt: z.string(), event: z.looseObject({ type: z.literal("TYPING_INDICATOR") }) });
 
 const rcsInboundSchema = z.looseObject({
-  messageId: z.string().min(1),
+  messageId: providerId,
   sender: z.string().min(1),
   receivedAt: z.string(),
   message: z.looseObject({ type: z.string().min(1), text: z.string().optional(), postbackData: z.string().optional() }),
 });
 
-const smsInboundSchema = z.looseObject({ messageId: z.string().min(1), from: z.string().min(1), receivedAt: z.string(), text: z.string() });
+const smsInboundSchema = z.looseObject({ messageId: providerId, from: z.string().min(1), receivedAt: z.string(), text: z.string() });
 
 const bodySchema = z.looseObject({ results: z.array(z.record(z.string(), z.unknown())) });
 

@@ -7,6 +7,7 @@ import {
   parseJsonBody,
   parsePayload,
   parseProviderTime,
+  providerId,
   requireFresh,
   safeEqual,
   sourceSecretsOf,
@@ -39,14 +40,14 @@ const EVENTS: Readonly<Record<string, ReceiptEventType>> = {
 const signedSchema = z.looseObject({
   signature: z.object({
     timestamp: z.union([z.string().regex(/^\d+$/, "not a Unix time"), z.number().int()]),
-    token: z.string().min(1),
+    token: providerId,
     signature: z.string(),
     "parent-signature": z.string().optional(),
   }),
 });
 
 const eventSchema = z.looseObject({
-  id: z.string().min(1),
+  id: providerId,
   event: z.enum(Object.keys(EVENTS) as [string, ...string[]], { error: (issue) => `unknown Mailgun event ${JSON.stringify(issue.input)}` }),
   timestamp: z.number(),
   recipient: z.string().optional(),
@@ -54,7 +55,7 @@ const eventSchema = z.looseObject({
   reason: z.string().optional(),
   url: z.string().optional(),
   "delivery-status": z.record(z.string(), z.unknown()).optional(),
-  message: z.looseObject({ headers: z.looseObject({ "message-id": z.string().min(1).optional() }).optional() }).optional(),
+  message: z.looseObject({ headers: z.looseObject({ "message-id": providerId.optional() }).optional() }).optional(),
 });
 
 /** Verifies the body's signature block and returns it, with the whole body. */

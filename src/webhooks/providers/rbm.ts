@@ -8,6 +8,8 @@ import {
   parseJsonBody,
   parsePayload,
   parseProviderTime,
+  providerId,
+  refuseUnstorableJson,
   safeEqual,
   sourceSecretsOf,
   transferIdFromPostback,
@@ -61,8 +63,8 @@ const eventType = (events: Readonly<Record<string, unknown>>) =>
 const userEventSchema = z.looseObject({
   senderPhoneNumber: z.string().min(1),
   eventType: eventType(USER_EVENTS),
-  eventId: z.string().min(1),
-  messageId: z.string().min(1).optional(),
+  eventId: providerId,
+  messageId: providerId.optional(),
   sendTime: z.string().optional(),
   agentId: z.string().optional(),
 });
@@ -70,15 +72,15 @@ const userEventSchema = z.looseObject({
 const serverEventSchema = z.looseObject({
   phoneNumber: z.string().min(1),
   eventType: eventType(SERVER_EVENTS),
-  eventId: z.string().min(1),
-  messageId: z.string().min(1),
+  eventId: providerId,
+  messageId: providerId,
   sendTime: z.string().optional(),
   agentId: z.string().optional(),
 });
 
 const userMessageSchema = z.looseObject({
   senderPhoneNumber: z.string().min(1),
-  messageId: z.string().min(1),
+  messageId: providerId,
   sendTime: z.string().optional(),
   agentId: z.string().optional(),
   text: z.string().optional(),
@@ -95,12 +97,14 @@ function verifySignature(data: Buffer, signature: string | string[] | undefined,
 }
 
 function decodeEvent(data: Buffer): Record<string, unknown> {
+  const text = data.toString("utf8");
   let event: unknown;
   try {
-    event = JSON.parse(data.toString("utf8"));
+    event = JSON.parse(text);
   } catch {
     throw malformed("message.data is not base64 of a JSON agent event");
   }
+  refuseUnstorableJson(text, event, "message.data");
   if (typeof event !== "object" || event === null || Array.isArray(event)) throw malformed("message.data is not an agent event object");
   return event as Record<string, unknown>;
 }

@@ -8,6 +8,8 @@ import {
   parseJsonBody,
   parsePayload,
   parseProviderTime,
+  providerId,
+  refuseUnstorableJson,
   requireFresh,
   sourceSecretsOf,
   unauthorized,
@@ -41,7 +43,7 @@ const SETUP_MESSAGE = "Successfully validated SNS topic for Amazon SES event pub
 const SETUP_NOTIFICATION = "AmazonSnsSubscriptionSucceeded";
 
 const signed = {
-  MessageId: z.string().min(1),
+  MessageId: providerId,
   TopicArn: z.string().min(1),
   Message: z.string(),
   Timestamp: z.string().min(1),
@@ -62,10 +64,10 @@ const sesEventSchema = z.looseObject({
   eventType: z.string().optional(),
   notificationType: z.string().optional(),
   mail: z.looseObject({
-    messageId: z.string().min(1),
+    messageId: providerId,
     timestamp: z.string(),
     destination: z.array(z.string()).default([]),
-    commonHeaders: z.looseObject({ messageId: z.string().optional() }).optional(),
+    commonHeaders: z.looseObject({ messageId: providerId.optional() }).optional(),
   }),
   bounce: z
     .looseObject({ bounceType: z.string(), bounceSubType: z.string().optional(), bouncedRecipients: addresses, timestamp: z.string() })
@@ -185,6 +187,7 @@ function parseSesEvent(message: string): { ses: SesEvent; raw: unknown } | undef
     if (message.trim() === SETUP_MESSAGE) return undefined;
     throw malformed("Message is not an SES event");
   }
+  refuseUnstorableJson(message, raw, "Message");
   if ((raw as { notificationType?: unknown } | null)?.notificationType === SETUP_NOTIFICATION) return undefined;
   return { ses: parsePayload(raw, sesEventSchema), raw };
 }

@@ -11,6 +11,7 @@ import {
   parsePayload,
   parseProviderTime,
   phoneChannelSchema,
+  providerId,
   safeEqual,
   sourceSecretsOf,
   transferIdFromPostback,
@@ -52,7 +53,7 @@ const envelope = {
 const deliverySchema = z.looseObject({
   ...envelope,
   message_delivery_report: z.looseObject({
-    message_id: z.string().min(1),
+    message_id: providerId,
     status: z.enum(Object.keys(DELIVERY_EVENTS) as [keyof typeof DELIVERY_EVENTS], {
       error: (issue) => `unknown status ${JSON.stringify(issue.input)}`,
     }),
@@ -64,7 +65,7 @@ const deliverySchema = z.looseObject({
 const inboundSchema = z.looseObject({
   ...envelope,
   message: z.looseObject({
-    id: z.string().min(1),
+    id: providerId,
     channel_identity: channelIdentitySchema,
     accept_time: z.string().optional(),
     contact_message: z.looseObject({

@@ -5,6 +5,7 @@ import {
   type ParsedDelivery,
   parseJsonBody,
   parseProviderTime,
+  providerId,
   safeEqual,
   sourceSecretsOf,
   unauthorized,
@@ -15,8 +16,8 @@ import {
 /** Standard Webhooks v1: HMAC-SHA256 over `id.timestamp.body`, ±5 minutes, carrying the canonical event. */
 
 const payloadSchema = z.object({
-  transfer_id: z.string().min(1),
-  message_id: z.string().min(1),
+  transfer_id: providerId,
+  message_id: providerId,
   channel: z.string().transform((value, ctx) => {
     const upper = value.toUpperCase();
     if (!(CHANNELS as readonly string[]).includes(upper)) ctx.addIssue({ code: "custom", message: `unknown channel ${value}` });
@@ -28,7 +29,7 @@ const payloadSchema = z.object({
     return upper as ReceiptEventType;
   }),
   timestamp: z.union([z.string(), z.number()]),
-  provider: z.string().min(1),
+  provider: providerId,
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 

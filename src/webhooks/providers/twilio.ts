@@ -8,6 +8,7 @@ import {
   type ParsedDelivery,
   parseFormBody,
   parseJsonBody,
+  providerId,
   safeEqual,
   sourceSecretsOf,
   transferIdFromPostback,
@@ -50,7 +51,7 @@ const NO_REPLY = { contentType: "text/xml", body: '<?xml version="1.0" encoding=
 
 /** The parameters Ackline reads; the rest are kept in the raw payload (Twilio adds some without notice). */
 const fieldsSchema = z.looseObject({
-  MessageSid: z.string().min(1),
+  MessageSid: providerId,
   MessageStatus: z.string().optional(),
   SmsStatus: z.string().optional(),
   From: z.string().optional(),

@@ -9,6 +9,7 @@ import {
   type ParsedDelivery,
   parseJsonBody,
   parseProviderTime,
+  providerId,
   retryLater,
   sourceSecretsOf,
   transferIdFromPostback,
@@ -40,7 +41,7 @@ const CLOCK_TOLERANCE_SECONDS = 5 * 60;
 
 /** The fields Ackline reads; the rest (usage, workflow …) are kept in the raw payload. */
 const payloadSchema = z.looseObject({
-  message_uuid: z.string().min(1),
+  message_uuid: providerId,
   timestamp: z.string(),
   channel: z.enum(["rcs", "sms"], { error: (issue) => `channel ${JSON.stringify(issue.input)} is not one Ackline sends on (rcs, sms)` }),
   to: z.string().optional(),
@@ -49,7 +50,7 @@ const payloadSchema = z.looseObject({
     .enum(Object.keys(STATUS_EVENTS) as [keyof typeof STATUS_EVENTS], { error: (issue) => `unknown status ${JSON.stringify(issue.input)}` })
     .optional(),
   error: z.record(z.string(), z.unknown()).optional(),
-  client_ref: z.string().optional(),
+  client_ref: providerId.optional(),
   message_type: z.string().optional(),
   text: z.string().optional(),
   reply: z.object({ id: z.string().optional(), title: z.string().optional() }).optional(),

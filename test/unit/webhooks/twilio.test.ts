@@ -140,9 +140,15 @@ describe("twilio parse() — status callbacks", () => {
     expect(single(readRcs, url).correlation).toEqual({ providerMessageId: readRcs.MessageSid });
   });
 
-  it("keeps parameters Twilio adds without notice in the raw payload, and a NUL as U+FFFD", () => {
-    const params = { ...readRcs, ChannelStatusMessage: "bad\u0000byte" };
-    expect(single(params).raw).toEqual({ ...params, ChannelStatusMessage: "bad\uFFFDbyte" });
+  it("keeps parameters Twilio adds without notice in the raw payload", () => {
+    const params = { ...readRcs, ChannelStatusMessage: "Delivered to handset" };
+    expect(single(params).raw).toEqual(params);
+  });
+
+  it("refuses a NUL (PostgreSQL cannot store it) with 400 naming the parameter", () => {
+    const refused = rejection(() => parse({ ...readRcs, ChannelStatusMessage: "bad\u0000byte" }));
+    expect(refused.statusCode).toBe(400);
+    expect(refused.message).toMatch(/ChannelStatusMessage.*cannot be stored/);
   });
 
   it("dedupe: Twilio's retry of a callback repeats the key; another status or message does not", () => {
