@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { ApolloServer } from "@apollo/server";
+import proxyAddr from "@fastify/proxy-addr";
 import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -100,7 +101,9 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   registerReceiptBacklog(metrics, () => receiptBacklog(database.db));
   const signingKeys = await SigningKeys.load(config.signingKeys);
   const verifier = createAccessTokenVerifier(config.auth);
-  const http = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), trustProxy: true });
+  // Forwarding headers count only from the configured proxies: anyone else could claim any address.
+  const trustedProxy = proxyAddr.compile(config.trustProxy);
+  const http = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), trustProxy: trustedProxy });
 
   let listeningUrl = `http://${config.host}:${config.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? listeningUrl;
@@ -233,6 +236,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
           guard,
           errors: errorFormatter,
           maxPayload: config.graphqlBodyLimit,
+          clientAddress: (request) => proxyAddr(request, trustedProxy),
           development: config.development,
           log,
         });

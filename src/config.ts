@@ -1,6 +1,7 @@
 import { createPublicKey, randomBytes, X509Certificate } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import proxyAddr from "@fastify/proxy-addr";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { z } from "zod";
 import { parseRateLimits, type RateLimit } from "./delivery/throttle.js";
@@ -43,6 +44,21 @@ function certificatesByUrl(json: string): Record<string, string> {
   }
   return parsed as Record<string, string>;
 }
+
+/** `TRUST_PROXY`: comma-separated addresses, CIDRs or proxy-addr's names (`loopback` …), each one proxy-addr accepts. */
+const trustedProxies = z
+  .string()
+  .default("")
+  .transform((value, ctx) => {
+    const proxies = value.split(",").map((entry) => entry.trim()).filter(Boolean);
+    try {
+      proxyAddr.compile(proxies);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `expected addresses or CIDRs: ${(error as Error).message}` });
+      return z.NEVER;
+    }
+    return proxies;
+  });
 
 const SECONDS_PER_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -106,6 +122,7 @@ const environmentSchema = z.object({
         return z.NEVER;
       }
     }),
+  TRUST_PROXY: trustedProxies,
   PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()),
   DOWNLOAD_URL_TEMPLATE: optionalString.pipe(z.url().includes("{transferId}", "expected a URL with {transferId}").optional()),
   SIGNING_KEY: optionalString,
@@ -179,6 +196,8 @@ export interface Config {
   };
   /** SNS signing certificates known in advance (URL → PEM), for machines that cannot fetch them. */
   snsCertificates: Record<string, string>;
+  /** Proxies whose X-Forwarded-For (and -Proto, -Host) are believed; empty: none, the peer's address is the client's. */
+  trustProxy: string[];
   /** Explicit base for recipient links; otherwise derived from the bound address. */
   publicBaseUrl?: string;
   /** Where a recipient's download goes once recorded (`{transferId}` replaced); unset: a confirmation page. */
@@ -346,6 +365,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       sesTopicArn: e.WEBHOOK_SES_TOPIC_ARN,
     },
     snsCertificates: e.SNS_CERTIFICATES,
+    trustProxy: e.TRUST_PROXY,
     // Without a trailing slash: links and webhook URLs (which Twilio signs) append their own path.
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     downloadUrlTemplate: e.DOWNLOAD_URL_TEMPLATE,

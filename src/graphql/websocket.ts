@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import { GraphQLError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
@@ -27,6 +27,8 @@ export function attachGraphQLWebSocket(options: {
   guard: OperationGuard;
   errors: GraphQLErrorFormatter;
   maxPayload: number;
+  /** The client's address as HTTP requests see it (forwarded by a trusted proxy, else the peer's). */
+  clientAddress(request: IncomingMessage): string;
   development: boolean;
   log: Logger;
 }): { close(): Promise<void> } {
@@ -38,7 +40,7 @@ export function attachGraphQLWebSocket(options: {
       isProd: !options.development,
       context: (ctx): GraphQLContext => ({
         principal: ctx.extra.principal ?? null,
-        ip: ctx.extra.request.socket.remoteAddress,
+        ip: options.clientAddress(ctx.extra.request),
         client: ctx.extra.request.headers["user-agent"],
         services: options.services,
         loaders: createLoaders(options.services),

@@ -150,4 +150,11 @@ describe("configuration", () => {
     expect((await load({ NODE_ENV: "production" })).development).toBe(false);
     expect((await load({ NODE_ENV: "development" })).development).toBe(true);
   });
+
+  it("trusts no proxy unless TRUST_PROXY lists addresses or CIDRs, and refuses anything else", async () => {
+    expect((await load({})).trustProxy).toEqual([]);
+    expect((await load({ TRUST_PROXY: " 10.0.0.0/8, 192.0.2.7,::1 ,loopback" })).trustProxy).toEqual(["10.0.0.0/8", "192.0.2.7", "::1", "loopback"]);
+    await expect(load({ TRUST_PROXY: "proxy.example.com" })).rejects.toThrow(/TRUST_PROXY/);
+    await expect(load({ TRUST_PROXY: "10.0.0.0/99" })).rejects.toThrow(/TRUST_PROXY/);
+  });
 });
