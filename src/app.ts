@@ -26,6 +26,7 @@ import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
 import { SendThrottle } from "./delivery/throttle.js";
 import { downloadRoutes } from "./recipient/download.routes.js";
+import { securePages } from "./recipient/page-security.js";
 import { unsubscribeRoutes } from "./recipient/unsubscribe.routes.js";
 import { rootRoutes } from "./root/root.routes.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
@@ -214,9 +215,12 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       publicBaseUrl: config.publicBaseUrl,
       followUps: new DeliveryFollowUps(new ReplayCache(database.db)),
     });
-    await http.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate });
-    await http.register(unsubscribeRoutes, { signingKeys, transfers: services.transfers });
-    await http.register(rootRoutes, { baseUrl: publicBaseUrl, developmentToken: () => developmentToken(config), secretsFile: storedSecretsFile(config.dataDir) });
+    await http.register(async (pages) => {
+      await securePages(pages, { downloadUrlTemplate: config.downloadUrlTemplate });
+      await pages.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate });
+      await pages.register(unsubscribeRoutes, { signingKeys, transfers: services.transfers });
+      await pages.register(rootRoutes, { baseUrl: publicBaseUrl, developmentToken: () => developmentToken(config), secretsFile: storedSecretsFile(config.dataDir) });
+    });
   }
 
   let websocket: { close(): Promise<void> } | undefined;

@@ -3,12 +3,16 @@ import type { TransferRecord } from "../domain/model.js";
 export const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (character) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[character]!);
 
+/** The one style block every page carries; the Content-Security-Policy allows it by its hash. */
+export const PAGE_STYLE =
+  "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}button{font:inherit;padding:.6rem 1.4rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}";
+
 /** The HTML shell every page Ackline serves shares: no scripts, one small style block. */
 export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}button{font:inherit;padding:.6rem 1.4rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style>
+<style>${PAGE_STYLE}</style>
 </head><body>${body}</body></html>`;
 }
 
