@@ -30,14 +30,16 @@ import { securePages } from "./recipient/page-security.js";
 import { unsubscribeRoutes } from "./recipient/unsubscribe.routes.js";
 import { rootRoutes } from "./root/root.routes.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
-import { createErrorFormatter, unauthenticatedIs401 } from "./graphql/errors.js";
+import { createErrorFormatter, rateLimited, unauthenticatedIs401 } from "./graphql/errors.js";
 import { graphqlRoutes } from "./graphql/graphql.routes.js";
+import { createMutationLimit } from "./graphql/mutation-limit.js";
 import { createOperationGuard } from "./graphql/operation-guard.js";
 import { buildGraphQLSchema } from "./graphql/schema.js";
 import { attachGraphQLWebSocket } from "./graphql/websocket.js";
 import { createLogger, type Logger } from "./logger.js";
 import { backlogAgeSeconds, createMetrics, registerDispatchBacklog, registerReceiptBacklog } from "./metrics.js";
 import { createTransferEvents, type TransferEvents } from "./pubsub/pubsub.js";
+import { createRateLimits, type FailureLimit } from "./rate-limits.js";
 import { DeliveryFollowUps } from "./webhooks/follow-ups.js";
 import { ReplayCache } from "./webhooks/replay-cache.js";
 import { snsCertificates } from "./webhooks/sns-certificates.js";
@@ -55,15 +57,20 @@ export interface Ackline {
 
 async function contextFromRequest(
   verifier: AccessTokenVerifier,
+  authFailures: FailureLimit,
   services: GraphQLServices,
   request: { headers: Record<string, string | string[] | undefined>; ip: string },
 ): Promise<GraphQLContext> {
   const token = extractBearer(request.headers.authorization);
   let principal = null;
   if (token) {
+    // An address past its failed authentications learns nothing more, not even whether a token is good.
+    const blocked = authFailures.blockedFor(request.ip);
+    if (blocked) throw rateLimited(`too many failed authentications from this address: retry in ${blocked} s`, blocked);
     try {
       principal = await verifier.verify(token);
     } catch (error) {
+      await authFailures.recordFailure(request.ip);
       const message = error instanceof DomainError ? error.message : "invalid access token";
       throw new GraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
     }
@@ -104,7 +111,14 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   const verifier = createAccessTokenVerifier(config.auth);
   // Forwarding headers count only from the configured proxies: anyone else could claim any address.
   const trustedProxy = proxyAddr.compile(config.trustProxy);
-  const http = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), trustProxy: trustedProxy });
+  const http = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    // No proxy trusted: the plain peer address, without parsing forwarding headers on every request.
+    trustProxy: config.trustProxy.length > 0 ? trustedProxy : false,
+  });
+  const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
+  const mutationLimit = createMutationLimit(rateLimits.mutations);
 
   let listeningUrl = `http://${config.host}:${config.port}`;
   const publicBaseUrl = () => config.publicBaseUrl ?? listeningUrl;
@@ -178,7 +192,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     validationRules: [...guard.validationRules],
     formatError: errorFormatter.formatError,
     includeStacktraceInErrorResponses: config.development,
-    plugins: [fastifyApolloDrainPlugin(http), guard.apolloPlugin, unauthenticatedIs401],
+    plugins: [fastifyApolloDrainPlugin(http), guard.apolloPlugin, mutationLimit.apolloPlugin, unauthenticatedIs401],
   });
   await apollo.start();
 
@@ -201,7 +215,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   if (config.role !== "worker") {
     await http.register(graphqlRoutes, {
       apollo,
-      context: (request) => contextFromRequest(verifier, services, request),
+      context: (request) => contextFromRequest(verifier, rateLimits.authFailures, services, request),
       bodyLimit: config.graphqlBodyLimit,
     });
     await http.register(webhookRoutes, {
@@ -214,11 +228,12 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       metrics,
       publicBaseUrl: config.publicBaseUrl,
       followUps: new DeliveryFollowUps(new ReplayCache(database.db)),
+      authFailures: rateLimits.authFailures,
     });
     await http.register(async (pages) => {
       await securePages(pages, { downloadUrlTemplate: config.downloadUrlTemplate });
-      await pages.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate });
-      await pages.register(unsubscribeRoutes, { signingKeys, transfers: services.transfers });
+      await pages.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate, limit: rateLimits.recipient });
+      await pages.register(unsubscribeRoutes, { signingKeys, transfers: services.transfers, limit: rateLimits.recipient });
       await pages.register(rootRoutes, { baseUrl: publicBaseUrl, developmentToken: () => developmentToken(config), secretsFile: storedSecretsFile(config.dataDir) });
     });
   }
@@ -241,6 +256,9 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
           errors: errorFormatter,
           maxPayload: config.graphqlBodyLimit,
           clientAddress: (request) => proxyAddr(request, trustedProxy),
+          authFailures: rateLimits.authFailures,
+          mutationLimit,
+          limits: config.webSocketLimits,
           development: config.development,
           log,
         });
@@ -257,6 +275,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       await closeHttp(http);
       await apollo.stop().catch(() => {});
       await events.close();
+      await rateLimits.close();
       await database.close();
     },
   };

@@ -4,7 +4,7 @@ import path from "node:path";
 import proxyAddr from "@fastify/proxy-addr";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { z } from "zod";
-import { parseRateLimits, type RateLimit } from "./delivery/throttle.js";
+import { parseRateLimits, type RateLimit as SendRateLimit } from "./delivery/throttle.js";
 
 const booleanFlag = z
   .enum(["true", "false", "1", "0"])
@@ -72,6 +72,18 @@ const durationSeconds = z
 
 const positiveInt = z.coerce.number().int().min(1);
 
+/** `<count>/<window>` (`600/1m`, `10/30s`), or `off`: at most count in the window. */
+const rateLimit = z
+  .string()
+  .trim()
+  .regex(/^(off|\d+ *\/ *\d+ *[smhd]?)$/, "expected <count>/<window> like 600/1m, or off")
+  .transform((value): RateLimit | null => {
+    if (value === "off") return null;
+    const [count, window] = value.split("/").map((part) => part.trim());
+    return { points: parseInt(count!, 10), durationSeconds: parseInt(window!, 10) * (SECONDS_PER_UNIT[window!.at(-1)!] ?? 1) };
+  })
+  .refine((limit) => limit === null || (limit.points > 0 && limit.durationSeconds > 0), "count and window must be at least 1");
+
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default("127.0.0.1"),
@@ -136,6 +148,11 @@ const environmentSchema = z.object({
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(30),
   GRAPHQL_MAX_ROOT_FIELDS: positiveInt.default(20),
   GRAPHQL_MAX_TOKENS: positiveInt.default(1000),
+  RATE_LIMIT_MUTATIONS: rateLimit.default(rateLimit.parse("1200/1m")),
+  RATE_LIMIT_AUTH_FAILURES: rateLimit.default(rateLimit.parse("600/1m")),
+  RATE_LIMIT_RECIPIENT: rateLimit.default(rateLimit.parse("300/1m")),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt.default(100),
+  WS_MAX_SOCKETS_PER_TENANT: positiveInt.default(1000),
   GRAPHQL_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
   NODE_ENV: optionalString,
   SIMULATOR_STEP_MS: z.coerce.number().int().min(0).default(1000),
@@ -212,6 +229,10 @@ export interface Config {
   introspection: boolean;
   /** What one GraphQL operation may ask for, over HTTP and graphql-ws alike. */
   graphqlLimits: GraphQLLimits;
+  /** Request limits shared by every instance (Redis), each null when off. */
+  rateLimits: RateLimitSettings;
+  /** graphql-ws caps: operations at once on one socket, and sockets at once per tenant on one instance. */
+  webSocketLimits: { maxSubscriptionsPerSocket: number; maxSocketsPerTenant: number };
   /** Largest GraphQL request: the HTTP body and the graphql-ws message alike. */
   graphqlBodyLimit: number;
   /** NODE_ENV=development: GraphQL errors carry their stack traces (never otherwise). */
@@ -223,7 +244,7 @@ export interface Config {
   /** How long a claimed send may take before another worker may claim it again. */
   dispatchLeaseMs: number;
   /** Sends per second (and burst) per provider and channel, shared by every instance; none: unpaced. */
-  dispatchRateLimits: ReadonlyMap<string, RateLimit>;
+  dispatchRateLimits: ReadonlyMap<string, SendRateLimit>;
   webhookBodyLimit: number;
   /** Acknowledged events not yet folded beyond which the webhook door answers 503 (about a minute of peak ingest by default). */
   receiptBacklogLimit: number;
@@ -231,6 +252,21 @@ export interface Config {
   databaseTimeouts: { connectMs: number; requestMs: number };
   /** Secrets invented at start (embedded mode); the dev token is printed only then. */
   generatedAuthSecret: boolean;
+}
+
+/** At most `points` in any `durationSeconds` (a fixed window per key); null where a limit is off. */
+export interface RateLimit {
+  points: number;
+  durationSeconds: number;
+}
+
+export interface RateLimitSettings {
+  /** GraphQL mutations per token (tenant and subject), over HTTP and graphql-ws. */
+  mutations: RateLimit | null;
+  /** Failed authentications per client address: bad API tokens (HTTP 401, graphql-ws 4403) and webhook 401s. */
+  authFailures: RateLimit | null;
+  /** Requests per client address on the recipient routes (/t, /u). */
+  recipient: RateLimit | null;
 }
 
 export interface GraphQLLimits {
@@ -383,6 +419,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       maxTokens: e.GRAPHQL_MAX_TOKENS,
     },
     graphqlBodyLimit: e.GRAPHQL_BODY_LIMIT,
+    rateLimits: { mutations: e.RATE_LIMIT_MUTATIONS, authFailures: e.RATE_LIMIT_AUTH_FAILURES, recipient: e.RATE_LIMIT_RECIPIENT },
+    webSocketLimits: { maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET, maxSocketsPerTenant: e.WS_MAX_SOCKETS_PER_TENANT },
     development: e.NODE_ENV === "development",
     simulatorStepMs: e.SIMULATOR_STEP_MS,
     role: e.ROLE,

@@ -18,6 +18,18 @@ export class OperationRefusedError extends GraphQLError {
   }
 }
 
+/**
+ * Past a rate limit or a cap: RATE_LIMITED, with `retryAfter` seconds when waiting helps (over
+ * HTTP then also 429 and `Retry-After`). Thrown from the context or an Apollo hook, Apollo applies
+ * `http`; graphql-ws sends the error as it is.
+ */
+export function rateLimited(message: string, retryAfterSeconds?: number): GraphQLError {
+  if (retryAfterSeconds === undefined) return new GraphQLError(message, { extensions: { code: "RATE_LIMITED" } });
+  return new GraphQLError(message, {
+    extensions: { code: "RATE_LIMITED", retryAfter: retryAfterSeconds, http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) } },
+  });
+}
+
 /** A variable that cannot be coerced to its type: BAD_USER_INPUT, as Apollo says over HTTP. */
 export function badUserInput(error: GraphQLError): GraphQLError {
   return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: "BAD_USER_INPUT" } });

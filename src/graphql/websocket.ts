@@ -1,18 +1,48 @@
 import type { IncomingMessage, Server } from "node:http";
-import { GraphQLError, type GraphQLSchema } from "graphql";
+import { getOperationAST, GraphQLError, type GraphQLSchema, OperationTypeNode } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { type AccessTokenVerifier, extractBearer, type Principal } from "../auth/access-tokens.js";
 import type { Logger } from "../logger.js";
+import type { FailureLimit } from "../rate-limits.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./context.js";
-import type { GraphQLErrorFormatter } from "./errors.js";
+import { type GraphQLErrorFormatter, rateLimited } from "./errors.js";
+import type { MutationLimit } from "./mutation-limit.js";
 import type { OperationGuard } from "./operation-guard.js";
 
 /** graphql-ws closes with this code when a token is missing, bad, or expires mid-connection. */
 const CLOSE_FORBIDDEN = 4403;
+/** …and with this one while its address is past its failed authentications, or its tenant has too many sockets open. */
+const CLOSE_TOO_MANY = 4429;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type SocketExtra = Record<PropertyKey, unknown> & { principal?: Principal };
+
+/** Closes a socket that may not be served now (4429, with why); graphql-ws's own 4403 then finds it closing. */
+function refuse(socket: WebSocket, reason: string): false {
+  socket.close(CLOSE_TOO_MANY, reason);
+  return false;
+}
+
+/** Sockets open per tenant on this instance, each counted until it closes. */
+class TenantSockets {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly maxPerTenant: number) {}
+
+  /** Counts `socket` for `tenantId` unless the tenant is at its cap. */
+  open(tenantId: string, socket: WebSocket): boolean {
+    const count = this.counts.get(tenantId) ?? 0;
+    if (count >= this.maxPerTenant) return false;
+    this.counts.set(tenantId, count + 1);
+    socket.once("close", () => {
+      const left = (this.counts.get(tenantId) ?? 1) - 1;
+      if (left > 0) this.counts.set(tenantId, left);
+      else this.counts.delete(tenantId);
+    });
+    return true;
+  }
+}
 
 /**
  * graphql-ws on `/graphql`: the token comes in `connectionParams.Authorization` and lives as long
@@ -29,10 +59,15 @@ export function attachGraphQLWebSocket(options: {
   maxPayload: number;
   /** The client's address as HTTP requests see it (forwarded by a trusted proxy, else the peer's). */
   clientAddress(request: IncomingMessage): string;
+  authFailures: FailureLimit;
+  mutationLimit: MutationLimit;
+  /** Operations at once on one socket; sockets at once per tenant, on this instance. */
+  limits: { maxSubscriptionsPerSocket: number; maxSocketsPerTenant: number };
   development: boolean;
   log: Logger;
 }): { close(): Promise<void> } {
   const { errors } = options;
+  const sockets = new TenantSockets(options.limits.maxSocketsPerTenant);
   const wsServer = new WebSocketServer({ server: options.server, path: "/graphql", maxPayload: options.maxPayload });
   const disposable = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
@@ -49,18 +84,29 @@ export function attachGraphQLWebSocket(options: {
         const params = ctx.connectionParams ?? {};
         const token = extractBearer(params.Authorization ?? params.authorization);
         if (!token) return false;
+        const socket = ctx.extra.socket;
+        const address = options.clientAddress(ctx.extra.request);
+        const blocked = options.authFailures.blockedFor(address);
+        if (blocked) return refuse(socket, `Too many failed authentications: retry in ${blocked} s`);
+        let principal: Principal;
         try {
-          ctx.extra.principal = await options.verifier.verify(token);
+          principal = await options.verifier.verify(token);
         } catch {
+          await options.authFailures.recordFailure(address);
           return false;
         }
-        const socket = ctx.extra.socket;
-        const msLeft = Math.min(MAX_TIMER_MS, ctx.extra.principal.expiresAt * 1000 - Date.now());
+        if (!sockets.open(principal.tenantId, socket)) return refuse(socket, "Too many connections for this tenant");
+        ctx.extra.principal = principal;
+        const msLeft = Math.min(MAX_TIMER_MS, principal.expiresAt * 1000 - Date.now());
         const timer = setTimeout(() => socket.close(CLOSE_FORBIDDEN, "Token expired"), Math.max(0, msLeft));
         socket.once("close", () => clearTimeout(timer));
         return true;
       },
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws has already entered this operation among the socket's own.
+        if (Object.keys(ctx.subscriptions).length > options.limits.maxSubscriptionsPerSocket) {
+          return [rateLimited(`at most ${options.limits.maxSubscriptionsPerSocket} operations at once on one socket`)];
+        }
         let prepared;
         try {
           prepared = options.guard.prepare(payload);
@@ -69,6 +115,10 @@ export function attachGraphQLWebSocket(options: {
           return [new GraphQLError("internal server error", { originalError: error as Error })];
         }
         if ("errors" in prepared) return prepared.errors;
+        if (getOperationAST(prepared.document, payload.operationName)?.operation === OperationTypeNode.MUTATION) {
+          const refused = await options.mutationLimit.refusal(ctx.extra.principal ?? null);
+          if (refused) return [refused];
+        }
         return { schema: options.schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables };
       },
       onError: (_ctx, _id, _payload, graphqlErrors) => errors.formatErrors(graphqlErrors),

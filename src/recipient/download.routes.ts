@@ -3,10 +3,13 @@ import type { SigningKeys } from "../auth/signing-keys.js";
 import { DomainError } from "../domain/errors.js";
 import type { TransferRecord } from "../domain/model.js";
 import type { TransferService } from "../domain/transfer.service.js";
-import { html, type LinkRequest, verifiedLinkId } from "./html.js";
+import type { SharedLimit } from "../rate-limits.js";
+import { html, perAddressLimit, type LinkRequest, verifiedLinkId } from "./html.js";
 import { landingPage, recordedPage, unavailablePage } from "./pages.js";
 
 export interface DownloadRoutesOptions {
+  /** Requests per client address (`RATE_LIMIT_RECIPIENT`). */
+  limit: SharedLimit;
   signingKeys: SigningKeys;
   transfers: TransferService;
   /** Where the file is served after the download is recorded; `{transferId}` is replaced. */
@@ -22,6 +25,7 @@ type LinkRoute = { Params: { id: string }; Querystring: { tok?: string } };
  */
 export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, options) => {
   // The button's form has no fields of its own: the token travels in the query string.
+  app.addHook("onRequest", perAddressLimit(options.limit));
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, _body, done) => done(null, undefined));
 
   /** The transfer the link names, or the page that says why there is none. */

@@ -1,6 +1,7 @@
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { errors } from "jose";
 import type { LinkScope, SigningKeys } from "../auth/signing-keys.js";
+import type { SharedLimit } from "../rate-limits.js";
 import { unavailablePage } from "./pages.js";
 
 /** An HTML page: never cached, and a signed link in its URL never leaks as a referrer. */
@@ -26,4 +27,16 @@ export async function verifiedLinkId(signingKeys: SigningKeys, request: LinkRequ
   }
   await html(reply, 403, unavailablePage("The link is not valid."));
   return undefined;
+}
+
+/**
+ * An onRequest hook counting every request per client address against `limit` (shared by every
+ * instance): past it, 429 with `Retry-After` and a page saying when to come back.
+ */
+export function perAddressLimit(limit: SharedLimit) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const retryAfter = await limit.consume(request.ip);
+    if (retryAfter === undefined) return undefined;
+    return html(reply.header("retry-after", String(retryAfter)), 429, unavailablePage(`Too many requests from your address: try again in ${retryAfter} seconds.`));
+  };
 }

@@ -2,10 +2,13 @@ import type { FastifyPluginAsync } from "fastify";
 import type { SigningKeys } from "../auth/signing-keys.js";
 import { DomainError } from "../domain/errors.js";
 import type { TransferService } from "../domain/transfer.service.js";
-import { html, verifiedLinkId } from "./html.js";
+import type { SharedLimit } from "../rate-limits.js";
+import { html, perAddressLimit, verifiedLinkId } from "./html.js";
 import { unavailablePage, unsubscribedPage, unsubscribePage } from "./pages.js";
 
 export interface UnsubscribeRoutesOptions {
+  /** Requests per client address (`RATE_LIMIT_RECIPIENT`). */
+  limit: SharedLimit;
   signingKeys: SigningKeys;
   transfers: TransferService;
 }
@@ -18,6 +21,7 @@ type UnsubscribeRequest = { Params: { id: string }; Querystring: { tok?: string 
  * `List-Unsubscribe=One-Click` — suppresses the address for the tenant. A bad link is 403.
  */
 export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = async (app, options) => {
+  app.addHook("onRequest", perAddressLimit(options.limit));
   app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => done(null, body));
 
   app.get<UnsubscribeRequest>("/u/:id", async (request, reply) => {

@@ -3,6 +3,7 @@ import type { DatabaseGate } from "../db/availability.js";
 import type { ReceiptService } from "../domain/receipt.service.js";
 import type { SourceCredentials, WebhookSourceService } from "../domain/webhook-source.service.js";
 import type { Metrics } from "../metrics.js";
+import type { FailureLimit } from "../rate-limits.js";
 import type { DeliveryFollowUps } from "./follow-ups.js";
 import {
   type ParsedDelivery,
@@ -30,6 +31,8 @@ export interface WebhookRoutesOptions {
   metrics: Metrics;
   /** Replay tokens and SNS subscription confirmations. */
   followUps: DeliveryFollowUps;
+  /** Failed verifications per client address (401s): counted only on failure, so accepted deliveries never wait on it. */
+  authFailures: FailureLimit;
   /** `PUBLIC_BASE_URL`: the base providers call (behind a proxy); unset → the request's own protocol and host. */
   publicBaseUrl?: string;
 }
@@ -66,12 +69,21 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     metrics.webhookProcessingSeconds.observe({ provider: provider.name }, reply.elapsedTime / 1000);
   }
 
-  function refuse(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, rejection: WebhookRejection) {
+  async function refuse(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, rejection: WebhookRejection) {
     count(reply, provider, rejection.statusCode);
     const evidence = rejection.statusCode === 400 ? { delivery: rejectedDeliveryEvidence(rawBodyOf(request)) } : {};
     request.log.warn({ provider: provider.name, reason: rejection.message, ...evidence }, "webhook rejected");
+    if (rejection.statusCode === 401) await options.authFailures.recordFailure(request.ip);
     if (rejection.statusCode === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
     return reply.code(rejection.statusCode).send({ error: rejection.message });
+  }
+
+  /** An address past its failed verifications is answered 429 before anything is read or verified (no I/O to know). */
+  function refuseBlocked(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider) {
+    const blocked = options.authFailures.blockedFor(request.ip);
+    if (!blocked) return undefined;
+    count(reply, provider, 429);
+    return reply.code(429).header("retry-after", String(blocked)).send({ error: "too many failed verifications from this address, retry later" });
   }
 
   /** Verifies with each secret set in turn: during a rotation a delivery signed with the previous secret still passes. */
@@ -134,12 +146,14 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   app.post<{ Params: { provider: string } }>("/webhooks/:provider", async (request, reply) => {
     const provider = webhookProviders.get(request.params.provider);
     if (!provider) return reply.code(404).send({ error: `unknown webhook provider ${request.params.provider}` });
-    return receive(request, reply, provider, { secrets: [options.secrets] });
+    return refuseBlocked(request, reply, provider) ?? receive(request, reply, provider, { secrets: [options.secrets] });
   });
 
   app.post<{ Params: { provider: string; sourceId: string } }>("/webhooks/:provider/:sourceId", async (request, reply) => {
     const provider = webhookProviders.get(request.params.provider);
     if (!provider) return reply.code(404).send({ error: `unknown webhook provider ${request.params.provider}` });
+    const blocked = refuseBlocked(request, reply, provider);
+    if (blocked) return blocked;
     let source: SourceCredentials | undefined;
     try {
       source = await options.databaseGate.run(() => options.sources.credentials(request.params.sourceId));

@@ -25,9 +25,12 @@ export interface RawGraphQLSocket {
   close(): void;
 }
 
-/** Opens a socket on the graphql-transport-ws protocol; with `connectionParams`, also initialises it and waits for the ack. */
-export async function openRawGraphQLSocket(wsUrl: string, connectionParams?: Record<string, unknown>): Promise<RawGraphQLSocket> {
-  const socket = new WebSocket(wsUrl, "graphql-transport-ws");
+/**
+ * Opens a socket on the graphql-transport-ws protocol; with `connectionParams`, also initialises
+ * it and waits for the ack. `headers` go with the upgrade request (X-Forwarded-For, say).
+ */
+export async function openRawGraphQLSocket(wsUrl: string, connectionParams?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<RawGraphQLSocket> {
+  const socket = new WebSocket(wsUrl, "graphql-transport-ws", { headers });
   socket.on("error", () => {}); // a refused or broken socket shows in its close
   const listeners = new Map<string, (message: { type: string; payload?: unknown }) => void>();
   const whenClosed = new Promise<CloseInfo>((resolve) => socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));

@@ -157,4 +157,19 @@ describe("configuration", () => {
     await expect(load({ TRUST_PROXY: "proxy.example.com" })).rejects.toThrow(/TRUST_PROXY/);
     await expect(load({ TRUST_PROXY: "10.0.0.0/99" })).rejects.toThrow(/TRUST_PROXY/);
   });
+
+  it("reads <count>/<window> or off from the environment, with defaults that leave the suite and the bench alone", async () => {
+    const defaults = await load({});
+    expect(defaults.rateLimits).toEqual({
+      mutations: { points: 1200, durationSeconds: 60 },
+      authFailures: { points: 600, durationSeconds: 60 },
+      recipient: { points: 300, durationSeconds: 60 },
+    });
+    expect(defaults.webSocketLimits).toEqual({ maxSubscriptionsPerSocket: 100, maxSocketsPerTenant: 1000 });
+    const set = await load({ RATE_LIMIT_MUTATIONS: "20 / 10s", RATE_LIMIT_AUTH_FAILURES: "off", RATE_LIMIT_RECIPIENT: "5/2h" });
+    expect(set.rateLimits).toEqual({ mutations: { points: 20, durationSeconds: 10 }, authFailures: null, recipient: { points: 5, durationSeconds: 7200 } });
+    await expect(load({ RATE_LIMIT_MUTATIONS: "lots" })).rejects.toThrow(/RATE_LIMIT_MUTATIONS/);
+    await expect(load({ RATE_LIMIT_RECIPIENT: "0/1m" })).rejects.toThrow(/RATE_LIMIT_RECIPIENT/);
+    await expect(load({ WS_MAX_SOCKETS_PER_TENANT: "0" })).rejects.toThrow(/WS_MAX_SOCKETS_PER_TENANT/);
+  });
 });
