@@ -151,13 +151,40 @@ function parseJsonText(text: string, what = "body"): unknown {
   return json;
 }
 
+/** Deeper than any provider's format nests; far deeper fails to serialize, and PostgreSQL refuses it. */
+const MAX_JSON_DEPTH = 64;
+const OPENING_BRACKET = /[[{]/g;
+
+/** Whether `text` holds more opening brackets than `depth`: only then can it nest deeper. Stops counting there. */
+function mayNestBeyond(text: string, depth: number): boolean {
+  OPENING_BRACKET.lastIndex = 0;
+  for (let seen = 0; seen <= depth; seen++) if (!OPENING_BRACKET.test(text)) return false;
+  return true;
+}
+
+/** How deep a decoded value nests, walked without recursion (the value may be thousands deep). */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 /**
- * Refuses (400, not a 503 the provider would retry for ever) text PostgreSQL cannot store in
- * `json`, decoded from `text`. The common delivery holds no suspect escape: one regex test on the
- * raw text, and JSON.parse needs no reviver. Only a suspect one is walked, so escaped emoji
- * (surrogate pairs) still pass.
+ * Refuses (400, not a 503 the provider would retry for ever) what PostgreSQL cannot store in
+ * `json`, decoded from `text`: text with a NUL or an unpaired surrogate, or nesting beyond 64
+ * levels. The common delivery costs a regex test and a few bracket look-ups on the raw text, and
+ * JSON.parse needs no reviver; only a suspect one is walked, so escaped emoji (surrogate pairs)
+ * still pass.
  */
 export function refuseUnstorableJson(text: string, json: unknown, what: string): void {
+  if (mayNestBeyond(text, MAX_JSON_DEPTH) && depthOf(json) > MAX_JSON_DEPTH) throw malformed(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
   if (SUSPECT_ESCAPE.test(text)) refuseUnstorableText(json, what);
 }
 

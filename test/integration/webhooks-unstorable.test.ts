@@ -47,6 +47,15 @@ describe("webhook side-door: signed deliveries the store cannot hold are 400, ne
     expect(result).toEqual({ status: 200, body: { received: 1, stored: 1, duplicates: 0 } });
   });
 
+  it("JSON nested deeper than 64 levels (5,000 deep cannot even be serialized); 60 levels are stored", async () => {
+    const signedGeneric = (depth: number) => {
+      const body = JSON.stringify(generic({})).replace(/}$/, `,"extra":${"[".repeat(depth)}1${"]".repeat(depth)}}`);
+      return postWebhook(server.url, "generic", body, { "x-webhook-signature": genericSignature(body) });
+    };
+    for (const depth of [100, 5_000]) expectRefused(await signedGeneric(depth), /nests deeper than 64 levels/);
+    expect((await signedGeneric(60)).status).toBe(200);
+  });
+
   it("enablex: a NUL in an inbound text", async () => {
     const inbound = { phone: "+14165553999", request_id: `req_${unique()}`, type: "text", text: "hello\u0000world", timestamp: now() };
     expectRefused(await postEnablex(server.url, inbound), /text.*cannot be stored/);
