@@ -40,7 +40,7 @@ class DeepJson {
   constructor(readonly json: string) {}
 }
 
-const nested = (depth: number, leafJson: string, asObject: boolean): DeepJson =>
+export const nested = (depth: number, leafJson: string, asObject: boolean): DeepJson =>
   new DeepJson(asObject ? `${'{"a":'.repeat(depth)}${leafJson}${"}".repeat(depth)}` : `${"[".repeat(depth)}${leafJson}${"]".repeat(depth)}`);
 
 /** JSON.stringify that writes DeepJson values as their text. */
