@@ -22,8 +22,8 @@ export type Decision = { message: ClaimedMessage; at: Date } & (
   | { kind: "sent"; provider: string; outcome: SendOutcome }
   /** A suppressed address is not a failure: the message becomes SUPPRESSED and nothing falls back. */
   | { kind: "suppressed"; provider: string; suppression: SuppressionRecord }
-  /** The throttle put it back for later, the claim not counted as an attempt: pacing is not a failure. */
-  | { kind: "deferred"; delayMs: number }
+  /** The throttle put it back in the queue for later, the claim not counted as an attempt: pacing is not a failure. */
+  | { kind: "putBack"; delayMs: number }
 );
 
 /** A message row's new dispatch state; null fields keep what the row has. */
@@ -65,7 +65,7 @@ interface Plan {
 function planOf(decision: Decision, maxAttempts: number): Plan {
   const { message, at } = decision;
   const keep = { providerMessageId: null, nextAttemptAt: null, keepLastError: false, status: null, uncounted: 0 };
-  if (decision.kind === "deferred") {
+  if (decision.kind === "putBack") {
     const nextAttemptAt = new Date(at.getTime() + decision.delayMs);
     return { write: { ...keep, id: message.id, dispatchState: "pending", nextAttemptAt, lastError: null, keepLastError: true, uncounted: 1 } };
   }
@@ -117,29 +117,27 @@ const column = <T>(rows: T[], pick: (row: T) => string | number | boolean | Date
     return value === null ? null : value instanceof Date ? value.toISOString() : String(value);
   }));
 
-/** Every message row of the batch in one statement: the lease ends, and each takes its new state. */
-async function writeMessages(tx: Transaction, writes: MessageWrite[], now: Date): Promise<void> {
+/**
+ * Every message row of the batch, and every attempt, in one statement: each lease ends, each
+ * message takes its new state (null keeps the row's own), each attempt is kept.
+ */
+async function writeMessages(tx: Transaction, writes: MessageWrite[], attempts: AttemptRow[], now: Date): Promise<void> {
   await tx.execute(
-    sql`UPDATE messages AS target
-        SET dispatch_state = w.dispatch_state, lease_until = NULL,
-          provider_message_id = coalesce(w.provider_message_id, target.provider_message_id),
-          next_attempt_at = coalesce(w.next_attempt_at, target.next_attempt_at),
-          last_error = CASE WHEN w.keep_last_error THEN target.last_error ELSE w.last_error END,
-          status = coalesce(w.status, target.status),
-          attempts = target.attempts - w.uncounted,
-          updated_at = ${timestamp(now)}
-        FROM unnest(${column(writes, (w) => w.id)}, ${column(writes, (w) => w.dispatchState)}, ${column(writes, (w) => w.providerMessageId)},
-          ${column(writes, (w) => w.nextAttemptAt)}::timestamptz[], ${column(writes, (w) => w.lastError)}, ${column(writes, (w) => w.keepLastError)}::boolean[],
-          ${column(writes, (w) => w.status)}, ${column(writes, (w) => w.uncounted)}::int[])
-          AS w(id, dispatch_state, provider_message_id, next_attempt_at, last_error, keep_last_error, status, uncounted)
-        WHERE target.id = w.id`,
-  );
-}
-
-async function insertAttempts(tx: Transaction, attempts: AttemptRow[]): Promise<void> {
-  if (attempts.length === 0) return;
-  await tx.execute(
-    sql`INSERT INTO delivery_attempts (tenant_id, message_id, attempt, at, provider, outcome, code, error, retry_at)
+    sql`WITH written AS (
+          UPDATE messages AS target
+          SET dispatch_state = w.dispatch_state, lease_until = NULL,
+            provider_message_id = coalesce(w.provider_message_id, target.provider_message_id),
+            next_attempt_at = coalesce(w.next_attempt_at, target.next_attempt_at),
+            last_error = CASE WHEN w.keep_last_error THEN target.last_error ELSE w.last_error END,
+            status = coalesce(w.status, target.status),
+            attempts = target.attempts - w.uncounted,
+            updated_at = ${timestamp(now)}
+          FROM unnest(${column(writes, (w) => w.id)}, ${column(writes, (w) => w.dispatchState)}, ${column(writes, (w) => w.providerMessageId)},
+            ${column(writes, (w) => w.nextAttemptAt)}::timestamptz[], ${column(writes, (w) => w.lastError)}, ${column(writes, (w) => w.keepLastError)}::boolean[],
+            ${column(writes, (w) => w.status)}, ${column(writes, (w) => w.uncounted)}::int[])
+            AS w(id, dispatch_state, provider_message_id, next_attempt_at, last_error, keep_last_error, status, uncounted)
+          WHERE target.id = w.id)
+        INSERT INTO delivery_attempts (tenant_id, message_id, attempt, at, provider, outcome, code, error, retry_at)
         SELECT * FROM unnest(${column(attempts, (a) => a.tenantId)}, ${column(attempts, (a) => a.messageId)}, ${column(attempts, (a) => a.attempt)}::int[],
           ${column(attempts, (a) => a.at)}::timestamptz[], ${column(attempts, (a) => a.provider)}, ${column(attempts, (a) => a.outcome)},
           ${column(attempts, (a) => a.code)}::int[], ${column(attempts, (a) => a.error)}, ${column(attempts, (a) => a.retryAt)}::timestamptz[])`,
@@ -166,7 +164,7 @@ export class DecisionRecorder {
   private readonly batches: GroupCommitter<Decision, void>;
 
   constructor(private readonly deps: DecisionRecorderDeps) {
-    this.batches = new GroupCommitter((decisions) => this.commit(decisions), { maxBatch: deps.maxBatch, concurrency: 1 });
+    this.batches = new GroupCommitter((decisions) => this.commit(decisions), { maxBatch: deps.maxBatch, concurrency: 2 });
   }
 
   async record(decision: Decision): Promise<void> {
@@ -187,17 +185,13 @@ export class DecisionRecorder {
       recordMessageDecisions(
         tx,
         batch,
-        async () => {
-          await writeMessages(
+        () =>
+          writeMessages(
             tx,
             plans.map((plan) => plan.write),
-            now,
-          );
-          await insertAttempts(
-            tx,
             plans.flatMap((plan) => (plan.attempt ? [plan.attempt] : [])),
-          );
-        },
+            now,
+          ),
         now,
       ),
     );

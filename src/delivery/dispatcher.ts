@@ -10,13 +10,15 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryAdapter, SendOutcome } from "./adapter.js";
 import { type ClaimedMessage, type ClaimedSend, claimDue } from "./dispatch-claim.js";
-import { DecisionRecorder } from "./dispatch-record.js";
+import { type Decision, DecisionRecorder } from "./dispatch-record.js";
 import type { SendThrottle } from "./throttle.js";
 
 export { retryDelayMs } from "./dispatch-record.js";
 
 /** Sends in flight at once per worker; more are claimed whenever half of them have finished. */
 const MAX_IN_FLIGHT = 25;
+/** Messages claimed and not yet recorded, at most: sent ones wait for the next batch to commit. */
+const MAX_UNRECORDED = 8 * MAX_IN_FLIGHT;
 const NUDGED = Symbol("nudged");
 /** How long an email's unsubscribe link works: long after the transfer, as mail lingers. */
 const UNSUBSCRIBE_LINK_MS = 365 * 24 * 3600 * 1000;
@@ -63,7 +65,7 @@ export class Dispatcher {
       log: deps.log,
       publishUpdates: (updates) => deps.publishUpdates(updates),
       onFailed: () => this.wake(),
-      maxBatch: MAX_IN_FLIGHT,
+      maxBatch: MAX_UNRECORDED / 2,
     });
     this.loop = new WakeableLoop(() => this.pass(), {
       pollMs: deps.pollMs ?? 500,
@@ -91,29 +93,34 @@ export class Dispatcher {
     const fallbacks = await sendDueFallbacks(db, (channel) => adapters[channel].provider);
     this.deps.publishUpdates(fallbacks);
     // A slow send holds only its own slot: the others are refilled as they finish, and new work
-    // (a wake, or the poll interval passing) is claimed while it is still out.
-    const inFlight = new Set<Promise<void>>();
+    // (a wake, or the poll interval passing) is claimed while it is still out. A slot is free once
+    // the provider has answered; its decision is then recorded with those finishing beside it.
+    const sending = new Set<Promise<void>>();
+    const recording = new Set<Promise<void>>();
+    const track = (set: Set<Promise<void>>, messageId: string, work: Promise<void>) => {
+      const tracked: Promise<void> = work
+        // A failed delivery (the database gone, say) leaves the message leased: it is claimed again once the lease lapses.
+        .catch((error: unknown) => this.deps.log.error({ err: error, messageId }, "delivery failed; retried after the lease"))
+        .finally(() => set.delete(tracked));
+      set.add(tracked);
+    };
+    const record = (decision: Decision) => track(recording, decision.message.id, this.recorder.record(decision));
     let drained = false;
     while (!this.loop.isStopped) {
-      const room = MAX_IN_FLIGHT - inFlight.size;
+      const room = Math.min(MAX_IN_FLIGHT - sending.size, MAX_UNRECORDED - sending.size - recording.size);
       if (!drained && room >= MAX_IN_FLIGHT / 2) {
-        const claimed = await claimDue(this.deps.db, room, this.deps.leaseMs);
+        const claimed = await claimDue(db, room, this.deps.leaseMs);
         drained = claimed.length < room;
-        for (const send of claimed) {
-          // A failed delivery (the database gone, say) leaves the message leased: it is claimed again once the lease lapses.
-          const sending: Promise<void> = this.deliver(send)
-            .catch((error: unknown) => this.deps.log.error({ err: error, messageId: send.message.id }, "delivery failed; retried after the lease"))
-            .finally(() => inFlight.delete(sending));
-          inFlight.add(sending);
-        }
+        for (const claim of claimed) track(sending, claim.message.id, this.decide(claim).then(record));
       }
-      if (inFlight.size === 0) return;
+      if (sending.size + recording.size === 0) return;
       const nudged = this.nextNudge();
-      const nudge = await Promise.race([...inFlight, nudged.promise]);
+      const nudge = await Promise.race([...sending, ...recording, nudged.promise]);
       nudged.cancel();
       if (nudge === NUDGED) drained = false;
     }
-    await Promise.all(inFlight);
+    await Promise.all(sending);
+    await Promise.all(recording);
   }
 
   /** Resolves with NUDGED on the next wake, or once the poll interval has passed. */
@@ -134,26 +141,22 @@ export class Dispatcher {
 
   /**
    * One send, unless there is nothing left to send to (revoked, expired, suppressed, not
-   * RCS-capable by the provider's own query) or the throttle puts it back in the queue; then its
-   * decision, recorded with those of the sends finishing beside it.
+   * RCS-capable by the provider's own query) or the throttle puts it back in the queue.
    */
-  private async deliver({ message, transfer, suppression }: ClaimedSend): Promise<void> {
-    const { recorder } = this;
+  private async decide({ message, transfer, suppression }: ClaimedSend): Promise<Decision> {
     const { metrics } = this.deps;
     const { provider } = this.deps.adapters[message.channel];
     if (suppression) {
       metrics.dispatchAttempts.inc({ channel: message.channel, provider, outcome: "suppressed" });
-      await recorder.record({ kind: "suppressed", message, provider, suppression, at: new Date() });
-      return;
+      return { kind: "suppressed", message, provider, suppression, at: new Date() };
     }
     const outcome = await this.attempt(message, transfer);
     if ("deferMs" in outcome) {
       metrics.dispatchThrottled.inc({ provider });
-      await recorder.record({ kind: "deferred", message, delayMs: outcome.deferMs, at: new Date() });
-      return;
+      return { kind: "putBack", message, delayMs: outcome.deferMs, at: new Date() };
     }
     metrics.dispatchAttempts.inc({ channel: message.channel, provider, outcome: outcome.kind });
-    await recorder.record({ kind: "sent", message, provider, outcome, at: new Date() });
+    return { kind: "sent", message, provider, outcome, at: new Date() };
   }
 
   private async attempt(message: ClaimedMessage, transfer: ClaimedSend["transfer"]): Promise<SendOutcome | { deferMs: number }> {
