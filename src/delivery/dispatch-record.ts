@@ -181,20 +181,9 @@ export class DecisionRecorder {
       accepted,
       events: plans.flatMap((plan) => (plan.event ? [plan.event] : [])),
     };
-    const updates = await this.deps.db.transaction((tx) =>
-      recordMessageDecisions(
-        tx,
-        batch,
-        () =>
-          writeMessages(
-            tx,
-            plans.map((plan) => plan.write),
-            plans.flatMap((plan) => (plan.attempt ? [plan.attempt] : [])),
-            now,
-          ),
-        now,
-      ),
-    );
+    const writes = plans.map((plan) => plan.write);
+    const attempts = plans.flatMap((plan) => (plan.attempt ? [plan.attempt] : []));
+    const updates = await this.deps.db.transaction((tx) => recordMessageDecisions(tx, batch, () => writeMessages(tx, writes, attempts, now), now));
     for (const { attempt } of plans) {
       if (attempt?.outcome === "RETRY") {
         this.deps.log.warn({ messageId: attempt.messageId, attempt: attempt.attempt, retryAt: attempt.retryAt, error: attempt.error }, "send failed, will retry");

@@ -161,14 +161,8 @@ export async function recordMessageDecisions(
   ]);
   await writeMessages();
   const [transferMessages, attached] = await Promise.all([
-    messagesOf(
-      tx,
-      lockedTransfers.map((transfer) => transfer.id),
-    ),
-    attachEarlyReceipts(
-      tx,
-      decisions.accepted.map((accepted) => accepted.messageId),
-    ),
+    messagesOf(tx, lockedTransfers.map((transfer) => transfer.id)),
+    attachEarlyReceipts(tx, decisions.accepted.map((accepted) => accepted.messageId)),
   ]);
   const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
   const messageById = new Map(transferMessages.map((message) => [message.id, message]));
