@@ -2,19 +2,17 @@
 export interface WireCounts {
   /** Statements run: simple queries and extended-protocol executes (BEGIN and COMMIT included). */
   statements: number;
-  /** Round trips: each simple query, and each Sync (the client then waits for ReadyForQuery). */
-  roundTrips: number;
 }
 
 const SSL_REQUEST = 80_877_103;
 const GSS_REQUEST = 80_877_104;
 
 /**
- * Counts the statements and round trips of every connection it observes (a `startFreezableProxy`
+ * Counts the statements of every connection it observes (a `startFreezableProxy`
  * observer): frontend messages are a type byte and a length, after an untyped start-up message.
  */
 export function countPostgresWire(): { counts: WireCounts; observeClient: () => (chunk: Buffer) => void; reset(): void } {
-  const counts: WireCounts = { statements: 0, roundTrips: 0 };
+  const counts: WireCounts = { statements: 0 };
   const observeClient = () => {
     let buffered = Buffer.alloc(0);
     let started = false;
@@ -32,7 +30,6 @@ export function countPostgresWire(): { counts: WireCounts; observeClient: () => 
         } else {
           const type = String.fromCharCode(buffered[0]!);
           if (type === "Q" || type === "E") counts.statements += 1;
-          if (type === "Q" || type === "S") counts.roundTrips += 1;
         }
         buffered = buffered.subarray(length);
       }
@@ -43,7 +40,6 @@ export function countPostgresWire(): { counts: WireCounts; observeClient: () => 
     observeClient,
     reset() {
       counts.statements = 0;
-      counts.roundTrips = 0;
     },
   };
 }
