@@ -57,6 +57,8 @@ export class Dispatcher {
   private readonly recorder: DecisionRecorder;
   /** Set while a pass waits on sends in flight. */
   private nudge: (() => void) | undefined;
+  /** A wake came during the pass: there may be new work, even if the last claim found none. */
+  private woken = false;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.recorder = new DecisionRecorder({
@@ -70,8 +72,11 @@ export class Dispatcher {
     this.loop = new WakeableLoop(() => this.pass(), {
       pollMs: deps.pollMs ?? 500,
       onError: (error) => deps.log.error({ err: error }, "dispatch pass failed"),
-      // A pass waiting on slow sends claims more at once.
-      onWakeWhileRunning: () => this.nudge?.(),
+      // A pass waiting on slow sends claims more at once (or right after the claim it is making).
+      onWakeWhileRunning: () => {
+        this.woken = true;
+        this.nudge?.();
+      },
     });
   }
 
@@ -107,6 +112,10 @@ export class Dispatcher {
     const record = (decision: Decision) => track(recording, decision.message.id, this.recorder.record(decision));
     let drained = false;
     while (!this.loop.isStopped) {
+      if (this.woken) {
+        this.woken = false;
+        drained = false;
+      }
       const room = Math.min(MAX_IN_FLIGHT - sending.size, MAX_UNRECORDED - sending.size - recording.size);
       if (!drained && room >= MAX_IN_FLIGHT / 2) {
         const claimed = await claimDue(db, room, this.deps.leaseMs);
