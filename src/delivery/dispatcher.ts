@@ -1,32 +1,27 @@
-import { and, asc, eq, inArray, lte, lt, ne, or, sql } from "drizzle-orm";
+import { ne, sql } from "drizzle-orm";
 import type { SigningKeys } from "../auth/signing-keys.js";
-import type { Database, Transaction } from "../db/client.js";
-import { deliveryAttempts, messages, transfers } from "../db/schema.js";
+import type { Database } from "../db/client.js";
+import { messages } from "../db/schema.js";
 import { policyOf } from "../domain/delivery-policy.js";
 import { sendDueFallbacks } from "../domain/fallback.js";
-import type { Channel, SuppressionRecord, TransferUpdate } from "../domain/model.js";
-import { ownMessageEvent, recordProviderMessageId, storeEvents } from "../domain/receipt-store.js";
-import { suppressionFor } from "../domain/suppression.service.js";
+import type { Channel, TransferUpdate } from "../domain/model.js";
 import { WakeableLoop } from "../domain/wakeable-loop.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryAdapter, SendOutcome } from "./adapter.js";
+import { type ClaimedMessage, type ClaimedSend, claimDue } from "./dispatch-claim.js";
+import { type Decision, DecisionRecorder } from "./dispatch-record.js";
 import type { SendThrottle } from "./throttle.js";
+
+export { retryDelayMs } from "./dispatch-record.js";
 
 /** Sends in flight at once per worker; more are claimed whenever half of them have finished. */
 const MAX_IN_FLIGHT = 25;
+/** Messages claimed and not yet recorded, at most: sent ones wait for the next batch to commit. */
+const MAX_UNRECORDED = 8 * MAX_IN_FLIGHT;
 const NUDGED = Symbol("nudged");
 /** How long an email's unsubscribe link works: long after the transfer, as mail lingers. */
 const UNSUBSCRIBE_LINK_MS = 365 * 24 * 3600 * 1000;
-const MAX_BACKOFF_MS = 15 * 60_000;
-
-/** Exponential backoff with jitter: about 1 s, 2 s, 4 s … capped at 15 minutes; `Retry-After` wins when later. */
-export function retryDelayMs(attempt: number, retryAfterMs?: number, random = Math.random): number {
-  const exponential = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (attempt - 1));
-  const jittered = exponential * (0.5 + random());
-  return Math.min(MAX_BACKOFF_MS, Math.max(jittered, retryAfterMs ?? 0));
-}
-
 /** The queue's depth by channel: messages not yet handed to a provider (for the backlog metric). */
 export async function dispatchBacklog(db: Database): Promise<Array<{ channel: string; waiting: number }>> {
   return db
@@ -51,17 +46,6 @@ export interface DispatcherDeps {
   pollMs?: number;
 }
 
-/** Every attempt is kept: when, through whom, how it ended, the provider's code. */
-function insertAttempt(
-  tx: Transaction,
-  message: ClaimedMessage,
-  attempt: Pick<typeof deliveryAttempts.$inferInsert, "at" | "provider" | "outcome" | "code" | "error" | "retryAt">,
-) {
-  return tx.insert(deliveryAttempts).values({ tenantId: message.tenantId, messageId: message.id, attempt: message.attempts, ...attempt });
-}
-
-type ClaimedMessage = { id: string; tenantId: string; transferId: string; channel: Channel; clientMessageId: string; attempts: number };
-
 /**
  * Sends queued messages. Work lives in the messages table (pending → sending under a lease →
  * done), claimed with `FOR UPDATE SKIP LOCKED`, so it survives crashes, runs on PostgreSQL and
@@ -70,15 +54,29 @@ type ClaimedMessage = { id: string; tenantId: string; transferId: string; channe
  */
 export class Dispatcher {
   private readonly loop: WakeableLoop;
+  private readonly recorder: DecisionRecorder;
   /** Set while a pass waits on sends in flight. */
   private nudge: (() => void) | undefined;
+  /** A wake came during the pass: there may be new work, even if the last claim found none. */
+  private woken = false;
 
   constructor(private readonly deps: DispatcherDeps) {
+    this.recorder = new DecisionRecorder({
+      db: deps.db,
+      maxAttempts: deps.maxAttempts,
+      log: deps.log,
+      publishUpdates: (updates) => deps.publishUpdates(updates),
+      onFailed: () => this.wake(),
+      maxBatch: MAX_UNRECORDED / 2,
+    });
     this.loop = new WakeableLoop(() => this.pass(), {
       pollMs: deps.pollMs ?? 500,
       onError: (error) => deps.log.error({ err: error }, "dispatch pass failed"),
-      // A pass waiting on slow sends claims more at once.
-      onWakeWhileRunning: () => this.nudge?.(),
+      // A pass waiting on slow sends claims more at once (or right after the claim it is making).
+      onWakeWhileRunning: () => {
+        this.woken = true;
+        this.nudge?.();
+      },
     });
   }
 
@@ -100,29 +98,38 @@ export class Dispatcher {
     const fallbacks = await sendDueFallbacks(db, (channel) => adapters[channel].provider);
     this.deps.publishUpdates(fallbacks);
     // A slow send holds only its own slot: the others are refilled as they finish, and new work
-    // (a wake, or the poll interval passing) is claimed while it is still out.
-    const inFlight = new Set<Promise<void>>();
+    // (a wake, or the poll interval passing) is claimed while it is still out. A slot is free once
+    // the provider has answered; its decision is then recorded with those finishing beside it.
+    const sending = new Set<Promise<void>>();
+    const recording = new Set<Promise<void>>();
+    const track = (set: Set<Promise<void>>, messageId: string, work: Promise<void>) => {
+      const tracked: Promise<void> = work
+        // A failed delivery (the database gone, say) leaves the message leased: it is claimed again once the lease lapses.
+        .catch((error: unknown) => this.deps.log.error({ err: error, messageId }, "delivery failed; retried after the lease"))
+        .finally(() => set.delete(tracked));
+      set.add(tracked);
+    };
+    const record = (decision: Decision) => track(recording, decision.message.id, this.recorder.record(decision));
     let drained = false;
     while (!this.loop.isStopped) {
-      const room = MAX_IN_FLIGHT - inFlight.size;
-      if (!drained && room >= MAX_IN_FLIGHT / 2) {
-        const claimed = await this.claim(room);
-        drained = claimed.length < room;
-        for (const message of claimed) {
-          // A failed delivery (the database gone, say) leaves the message leased: it is claimed again once the lease lapses.
-          const sending: Promise<void> = this.deliver(message)
-            .catch((error: unknown) => this.deps.log.error({ err: error, messageId: message.id }, "delivery failed; retried after the lease"))
-            .finally(() => inFlight.delete(sending));
-          inFlight.add(sending);
-        }
+      if (this.woken) {
+        this.woken = false;
+        drained = false;
       }
-      if (inFlight.size === 0) return;
+      const room = Math.min(MAX_IN_FLIGHT - sending.size, MAX_UNRECORDED - sending.size - recording.size);
+      if (!drained && room >= MAX_IN_FLIGHT / 2) {
+        const claimed = await claimDue(db, room, this.deps.leaseMs);
+        drained = claimed.length < room;
+        for (const claim of claimed) track(sending, claim.message.id, this.decide(claim).then(record));
+      }
+      if (sending.size + recording.size === 0) return;
       const nudged = this.nextNudge();
-      const nudge = await Promise.race([...inFlight, nudged.promise]);
+      const nudge = await Promise.race([...sending, ...recording, nudged.promise]);
       nudged.cancel();
       if (nudge === NUDGED) drained = false;
     }
-    await Promise.all(inFlight);
+    await Promise.all(sending);
+    await Promise.all(recording);
   }
 
   /** Resolves with NUDGED on the next wake, or once the poll interval has passed. */
@@ -141,65 +148,31 @@ export class Dispatcher {
     };
   }
 
-  private async claim(limit: number): Promise<ClaimedMessage[]> {
-    const now = new Date();
-    const due = this.deps.db
-      .select({ id: messages.id })
-      .from(messages)
-      .where(
-        or(
-          and(eq(messages.dispatchState, "pending"), lte(messages.nextAttemptAt, now)),
-          and(eq(messages.dispatchState, "sending"), lt(messages.leaseUntil, now)),
-        ),
-      )
-      .orderBy(asc(messages.nextAttemptAt))
-      .limit(limit)
-      .for("update", { skipLocked: true });
-    return this.deps.db
-      .update(messages)
-      .set({
-        dispatchState: "sending",
-        leaseUntil: new Date(now.getTime() + this.deps.leaseMs),
-        attempts: sql`${messages.attempts} + 1`,
-        updatedAt: now,
-      })
-      .where(inArray(messages.id, due))
-      .returning({
-        id: messages.id,
-        tenantId: messages.tenantId,
-        transferId: messages.transferId,
-        channel: messages.channel,
-        clientMessageId: messages.clientMessageId,
-        attempts: messages.attempts,
-      });
-  }
-
-  private async deliver(message: ClaimedMessage): Promise<void> {
-    const { adapters, db, metrics } = this.deps;
-    const [transfer] = await db.select().from(transfers).where(eq(transfers.id, message.transferId));
-    if (!transfer) return;
-    const adapter = adapters[message.channel];
-    const suppression = await suppressionFor(db, message.tenantId, message.channel, transfer);
-    if (suppression) {
-      metrics.dispatchAttempts.inc({ channel: message.channel, provider: adapter.provider, outcome: "suppressed" });
-      this.deps.publishUpdates(await this.recordSuppressed(message, adapter.provider, suppression));
-      return;
-    }
-    const outcome = await this.attempt(message, transfer, adapter);
-    if (!outcome) return;
-    metrics.dispatchAttempts.inc({ channel: message.channel, provider: adapter.provider, outcome: outcome.kind });
-    const updates = await this.record(message, adapter.provider, outcome);
-    this.deps.publishUpdates(updates);
-  }
-
   /**
-   * One send, unless there is nothing left to send to (revoked, expired, not RCS-capable by the
-   * provider's own query); undefined when the throttle put it back in the queue.
+   * One send, unless there is nothing left to send to (revoked, expired, suppressed, not
+   * RCS-capable by the provider's own query) or the throttle puts it back in the queue.
    */
-  private async attempt(message: ClaimedMessage, transfer: typeof transfers.$inferSelect, adapter: DeliveryAdapter): Promise<SendOutcome | undefined> {
+  private async decide({ message, transfer, suppression }: ClaimedSend): Promise<Decision> {
+    const { metrics } = this.deps;
+    const { provider } = this.deps.adapters[message.channel];
+    if (suppression) {
+      metrics.dispatchAttempts.inc({ channel: message.channel, provider, outcome: "suppressed" });
+      return { kind: "suppressed", message, provider, suppression, at: new Date() };
+    }
+    const outcome = await this.attempt(message, transfer);
+    if ("deferMs" in outcome) {
+      metrics.dispatchThrottled.inc({ provider });
+      return { kind: "putBack", message, delayMs: outcome.deferMs, at: new Date() };
+    }
+    metrics.dispatchAttempts.inc({ channel: message.channel, provider, outcome: outcome.kind });
+    return { kind: "sent", message, provider, outcome, at: new Date() };
+  }
+
+  private async attempt(message: ClaimedMessage, transfer: ClaimedSend["transfer"]): Promise<SendOutcome | { deferMs: number }> {
     if (transfer.revokedAt || transfer.expiresAt.getTime() <= Date.now()) {
       return { kind: "permanent", error: transfer.revokedAt ? "transfer revoked before sending" : "transfer expired before sending" };
     }
+    const adapter = this.deps.adapters[message.channel];
     const policy = policyOf(transfer.deliveryPolicy);
     if (message.channel === "RCS" && policy.checkRcsCapability && transfer.recipientPhone && adapter.rcsCapable) {
       if ((await adapter.rcsCapable(transfer.recipientPhone)) === false) {
@@ -207,10 +180,7 @@ export class Dispatcher {
       }
     }
     const pace = (await this.deps.throttle?.reserve(adapter.provider, message.channel)) ?? { waitMs: 0 };
-    if ("deferMs" in pace) {
-      await this.putBack(message, pace.deferMs);
-      return undefined;
-    }
+    if ("deferMs" in pace) return pace;
     if (pace.waitMs > 0) {
       this.deps.metrics.dispatchThrottled.inc({ provider: adapter.provider });
       await sleep(pace.waitMs);
@@ -225,93 +195,6 @@ export class Dispatcher {
       kind: "transient" as const,
       error: `adapter error: ${(error as Error).message}`,
     }));
-  }
-
-  /** Back to the queue for later, the claim not counted as an attempt: pacing is not a failure. */
-  private async putBack(message: ClaimedMessage, delayMs: number): Promise<void> {
-    const now = new Date();
-    this.deps.metrics.dispatchThrottled.inc({ provider: this.deps.adapters[message.channel].provider });
-    await this.deps.db
-      .update(messages)
-      .set({ dispatchState: "pending", nextAttemptAt: new Date(now.getTime() + delayMs), leaseUntil: null, attempts: sql`${messages.attempts} - 1`, updatedAt: now })
-      .where(eq(messages.id, message.id));
-  }
-
-  /**
-   * A suppressed address is not a failure: the message becomes SUPPRESSED, nothing falls back,
-   * and its history says why (an OPT_OUT event naming the suppression).
-   */
-  private async recordSuppressed(message: ClaimedMessage, provider: string, suppression: SuppressionRecord): Promise<TransferUpdate[]> {
-    const now = new Date();
-    const reason = `${suppression.address} is suppressed for this tenant (${suppression.reason.toLowerCase().replace("_", "-")} since ${suppression.createdAt.toISOString()})`;
-    return this.deps.db.transaction(async (tx) => {
-      await tx.select({ id: transfers.id }).from(transfers).where(eq(transfers.id, message.transferId)).for("update");
-      await tx
-        .update(messages)
-        .set({ status: "SUPPRESSED", dispatchState: "done", leaseUntil: null, lastError: reason, updatedAt: now })
-        .where(eq(messages.id, message.id));
-      await insertAttempt(tx, message, { at: now, provider, outcome: "SUPPRESSED", error: reason });
-      const event = ownMessageEvent({ ...message, provider }, "OPT_OUT", {
-        occurredAt: now,
-        dedupeKey: `ackline:${message.id}:suppressed`,
-        metadata: { suppressed: true, reason, suppression_reason: suppression.reason },
-      });
-      return (await storeEvents(tx, [event], now)).updates;
-    });
-  }
-
-  private async record(message: ClaimedMessage, provider: string, outcome: SendOutcome): Promise<TransferUpdate[]> {
-    const now = new Date();
-    const decision = (event: "SENT" | "FAILED", metadata: Record<string, unknown>) => ownMessageEvent({ ...message, provider }, event, { occurredAt: now, metadata });
-
-    const retry = outcome.kind === "transient" && message.attempts < this.deps.maxAttempts;
-    const retryAt = retry ? new Date(now.getTime() + retryDelayMs(message.attempts, outcome.retryAfterMs)) : null;
-    const attempt = (tx: Transaction) =>
-      insertAttempt(tx, message, {
-        at: now,
-        provider,
-        outcome: outcome.kind === "accepted" ? "ACCEPTED" : retry ? "RETRY" : "FAILED",
-        code: outcome.code ?? null,
-        error: outcome.kind === "accepted" ? null : outcome.error,
-        retryAt,
-      });
-
-    if (outcome.kind === "accepted") {
-      return this.deps.db.transaction(async (tx) => {
-        const updates = await recordProviderMessageId(tx, message, outcome.providerMessageId, now);
-        await attempt(tx);
-        if (!outcome.sent) return updates;
-        const sent = await storeEvents(tx, [decision("SENT", { provider_message_id: outcome.providerMessageId })], now);
-        return [...updates, ...sent.updates];
-      });
-    }
-
-    if (retry) {
-      await this.deps.db.transaction(async (tx) => {
-        await tx
-          .update(messages)
-          .set({ dispatchState: "pending", nextAttemptAt: retryAt!, leaseUntil: null, lastError: outcome.error, updatedAt: now })
-          .where(eq(messages.id, message.id));
-        await attempt(tx);
-      });
-      this.deps.log.warn({ messageId: message.id, attempt: message.attempts, retryAt, error: outcome.error }, "send failed, will retry");
-      return [];
-    }
-
-    // Permanent, or out of attempts: the message fails, and its fallback (if its policy has one) is due at once.
-    const updates = await this.deps.db.transaction(async (tx) => {
-      // Transfer first, as every status change does, so this never deadlocks with an ingest batch.
-      await tx.select({ id: transfers.id }).from(transfers).where(eq(transfers.id, message.transferId)).for("update");
-      await tx
-        .update(messages)
-        .set({ dispatchState: "done", leaseUntil: null, lastError: outcome.error, updatedAt: now })
-        .where(eq(messages.id, message.id));
-      await attempt(tx);
-      const failed = decision("FAILED", { reason: outcome.error, code: outcome.code ?? null, attempts: message.attempts, not_capable: outcome.kind === "permanent" && Boolean(outcome.notCapable) });
-      return (await storeEvents(tx, [failed], now)).updates;
-    });
-    this.wake();
-    return updates;
   }
 }
 

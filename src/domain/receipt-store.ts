@@ -2,8 +2,8 @@ import { and, eq, isNull, not, sql } from "drizzle-orm";
 import type { Queryable, Transaction } from "../db/client.js";
 import { messages, receiptEvents, transfers } from "../db/schema.js";
 import { selectRows, textArray, timestamp } from "../db/sql.js";
-import type { Channel, MessageRecord, NormalizedEvent, OwnEventSource, ReceiptEventType, TransferUpdate, TransferView } from "./model.js";
-import { correlate, type EventRow, foldEvents, lockProviderMessageIds, lockTransfers, messagesOf, type Target, toView } from "./receipt-fold.js";
+import type { Channel, NormalizedEvent, OwnEventSource, ReceiptEventType, TransferUpdate, TransferView } from "./model.js";
+import { correlate, type EventRow, foldEvents, lockProviderMessageIds, lockTransfers, messagesOf, type Target, toView, unique } from "./receipt-fold.js";
 
 export { toEventRecord } from "./receipt-fold.js";
 
@@ -129,47 +129,75 @@ export async function storeEvents(tx: Transaction, events: IncomingEvent[], now 
   return { outcomes, updates };
 }
 
+/** What a batch of Ackline's dispatch decisions needs locked, and the events that record them. */
+export interface MessageDecisions {
+  /** Every transfer whose messages the decisions change. */
+  transferIds: string[];
+  /** Messages whose provider id is being recorded (the send API accepted them). */
+  accepted: Array<{ messageId: string; providerMessageId: string }>;
+  /** Ackline's own events about those messages (sent, failed, suppressed). */
+  events: IncomingEvent[];
+}
+
 /**
- * Records the provider's id for a message once its send API accepted it, and attaches (and
- * folds, suppressions included) the events that arrived for that id before the answer did and
- * were left unmatched by the applier. Events the applier has not folded yet are its own to match.
+ * Records decisions about many messages in the caller's transaction, under the locks every status
+ * change takes (the provider ids being recorded, then the transfers, in a fixed order):
+ * `writeMessages` changes the message rows (the provider ids among them), then the events are
+ * stored, the receipts that arrived for those provider ids before the send API's answer did (left
+ * unmatched by the applier) are attached, and both are folded, suppressions included. Events the
+ * applier has not folded yet are its own to match.
  */
-export async function recordProviderMessageId(
+export async function recordMessageDecisions(
   tx: Transaction,
-  message: Pick<MessageRecord, "id" | "transferId">,
-  providerMessageId: string,
+  decisions: MessageDecisions,
+  writeMessages: () => Promise<void>,
   now = new Date(),
 ): Promise<TransferUpdate[]> {
-  await lockProviderMessageIds(tx, [providerMessageId]);
-  const lockedTransfers = await lockTransfers(tx, { providerMessageIds: [], messageIds: [], transferIds: [message.transferId], phones: [] }, now);
-  const transfer = lockedTransfers[0];
-  if (!transfer) return [];
-  await tx
-    .update(messages)
-    .set({ providerMessageId, dispatchState: "done", leaseUntil: null, lastError: null, updatedAt: now })
-    .where(eq(messages.id, message.id));
-  const transferMessages = await messagesOf(tx, [transfer.id]);
-  const own = transferMessages.find((candidate) => candidate.id === message.id);
-  const attached = await tx
+  // Sent together (one round trip each): PostgreSQL still runs them in order, so the advisory
+  // locks are held before the transfer rows are locked.
+  const [, lockedTransfers] = await Promise.all([
+    lockProviderMessageIds(tx, unique(decisions.accepted.map((accepted) => accepted.providerMessageId))),
+    lockTransfers(tx, { providerMessageIds: [], messageIds: [], transferIds: unique(decisions.transferIds), phones: [] }, now),
+  ]);
+  await writeMessages();
+  const [transferMessages, attached] = await Promise.all([
+    messagesOf(tx, lockedTransfers.map((transfer) => transfer.id)),
+    attachEarlyReceipts(tx, decisions.accepted.map((accepted) => accepted.messageId)),
+  ]);
+  const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
+  const messageById = new Map(transferMessages.map((message) => [message.id, message]));
+  const targets = decisions.events.map((event): Target => {
+    const message = event.correlation.messageId ? messageById.get(event.correlation.messageId) : undefined;
+    return message && { transfer: transferById.get(message.transferId)!, message };
+  });
+  const { stored } = decisions.events.length > 0 ? await insertEvents(tx, decisions.events, now, targets) : { stored: [] };
+  return foldEvents(tx, lockedTransfers, transferMessages, [...attached, ...stored], now);
+}
+
+/** Unmatched, already folded receipts carrying these messages' (just recorded) provider ids, now attached to them. */
+async function attachEarlyReceipts(tx: Transaction, messageIds: string[]): Promise<EventRow[]> {
+  if (messageIds.length === 0) return [];
+  return tx
     .update(receiptEvents)
     .set({
-      tenantId: transfer.tenantId,
-      transferId: transfer.id,
-      messageId: message.id,
-      channel: sql`coalesce(${receiptEvents.channel}, ${own?.channel})`,
-      provider: sql`CASE WHEN ${receiptEvents.provider} = ${receiptEvents.source} THEN ${own?.provider} ELSE ${receiptEvents.provider} END`,
+      tenantId: sql`${messages.tenantId}`,
+      transferId: sql`${messages.transferId}`,
+      messageId: sql`${messages.id}`,
+      channel: sql`coalesce(${receiptEvents.channel}, ${messages.channel})`,
+      provider: sql`CASE WHEN ${receiptEvents.provider} = ${receiptEvents.source} THEN ${messages.provider} ELSE ${receiptEvents.provider} END`,
     })
+    .from(messages)
     .where(
       and(
-        eq(receiptEvents.providerMessageId, providerMessageId),
+        sql`${messages.id} = ANY(${textArray(messageIds)})`,
+        eq(receiptEvents.providerMessageId, messages.providerMessageId),
         isNull(receiptEvents.messageId),
         not(receiptEvents.pending),
         // Events through another tenant's own webhook source stay unmatched.
-        sql`coalesce(${receiptEvents.correlation}->>'tenantId', ${transfer.tenantId}) = ${transfer.tenantId}`,
+        sql`coalesce(${receiptEvents.correlation}->>'tenantId', ${messages.tenantId}) = ${messages.tenantId}`,
       ),
     )
     .returning();
-  return foldEvents(tx, lockedTransfers, transferMessages, attached, now);
 }
 
 /** Loads transfers as they now stand, with their messages (no locks). */

@@ -1,8 +1,9 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Principal } from "../auth/access-tokens.js";
 import type { Database, Queryable, Transaction } from "../db/client.js";
 import { suppressions } from "../db/schema.js";
+import { textArray } from "../db/sql.js";
 import { recordAudit } from "./audit.js";
 import { emailSchema, parseInput, phoneSchema } from "./validation.js";
 import { DomainError } from "./errors.js";
@@ -57,21 +58,30 @@ export async function suppressFromEvents(
   if (rows.length > 0) await tx.insert(suppressions).values(rows).onConflictDoNothing();
 }
 
-/** Whether this tenant must not send on this channel to this transfer's recipient. */
-export async function suppressionFor(
+/**
+ * For each send, whether its tenant must not send on its channel to its transfer's recipient:
+ * one statement for the whole batch (fixed text, array parameters).
+ */
+export async function suppressionsFor(
   db: Queryable,
-  tenantId: string,
-  channel: Channel,
-  recipient: { recipientPhone: string | null; recipientEmail: string | null },
-): Promise<SuppressionRecord | undefined> {
-  const kind = addressKindOf(channel);
-  const address = kind === "email" ? recipient.recipientEmail : recipient.recipientPhone;
-  if (!address) return undefined;
-  const [row] = await db
+  sends: ReadonlyArray<{ tenantId: string; channel: Channel; recipient: { recipientPhone: string | null; recipientEmail: string | null } }>,
+): Promise<Array<SuppressionRecord | undefined>> {
+  const wanted = sends.map(({ tenantId, channel, recipient }) => {
+    const kind = addressKindOf(channel);
+    return { tenantId, kind, address: kind === "email" ? recipient.recipientEmail : recipient.recipientPhone };
+  });
+  const asked = wanted.filter((want) => want.address);
+  if (asked.length === 0) return sends.map(() => undefined);
+  const rows = await db
     .select()
     .from(suppressions)
-    .where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.kind, kind), eq(suppressions.address, address)));
-  return row;
+    .where(
+      sql`(${suppressions.tenantId}, ${suppressions.kind}, ${suppressions.address}) IN (SELECT * FROM unnest(${textArray(asked.map((want) => want.tenantId))},
+        ${textArray(asked.map((want) => want.kind))}, ${textArray(asked.map((want) => want.address))}))`,
+    );
+  const key = (row: { tenantId: string; kind: string; address: string | null }) => JSON.stringify([row.tenantId, row.kind, row.address]);
+  const byKey = new Map(rows.map((row) => [key(row), row]));
+  return wanted.map((want) => (want.address ? byKey.get(key(want)) : undefined));
 }
 
 const addressSchema = z

@@ -10,12 +10,20 @@ export interface FreezableProxy {
   close(): Promise<void>;
 }
 
-/** A TCP proxy to `target` that can stop answering without closing anything, as a hung server does. */
-export async function startFreezableProxy(target: { host: string; port: number }): Promise<FreezableProxy> {
+/**
+ * A TCP proxy to `target` that can stop answering without closing anything, as a hung server does.
+ * `observeClient` is called per connection for a listener to what the client sends.
+ */
+export async function startFreezableProxy(
+  target: { host: string; port: number },
+  options: { observeClient?: () => (chunk: Buffer) => void } = {},
+): Promise<FreezableProxy> {
   let frozen = false;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = createConnection(target);
+    const observe = options.observeClient?.();
+    if (observe) client.on("data", observe);
     client.pipe(upstream);
     upstream.pipe(client);
     client.on("close", () => upstream.destroy());
