@@ -229,6 +229,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       publicBaseUrl: config.publicBaseUrl,
       followUps: new DeliveryFollowUps(new ReplayCache(database.db)),
       authFailures: rateLimits.authFailures,
+      sourceLimit: rateLimits.webhookSource,
     });
     await http.register(async (pages) => {
       await securePages(pages, { downloadUrlTemplate: config.downloadUrlTemplate });

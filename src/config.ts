@@ -151,6 +151,13 @@ const environmentSchema = z.object({
   RATE_LIMIT_MUTATIONS: rateLimit.default(rateLimit.parse("1200/1m")),
   RATE_LIMIT_AUTH_FAILURES: rateLimit.default(rateLimit.parse("600/1m")),
   RATE_LIMIT_RECIPIENT: rateLimit.default(rateLimit.parse("300/1m")),
+  // Deliveries per second to one tenant's webhook source, or off.
+  WEBHOOK_RATE_LIMIT: z
+    .string()
+    .trim()
+    .regex(/^(off|[1-9]\d*)$/, "expected deliveries per second (a whole number), or off")
+    .default("1000")
+    .transform((value): RateLimit | null => (value === "off" ? null : { points: parseInt(value, 10), durationSeconds: 1 })),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt.default(100),
   WS_MAX_SOCKETS_PER_TENANT: positiveInt.default(1000),
   GRAPHQL_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
@@ -267,6 +274,8 @@ export interface RateLimitSettings {
   authFailures: RateLimit | null;
   /** Requests per client address on the recipient routes (/t, /u). */
   recipient: RateLimit | null;
+  /** Deliveries per second to one tenant's webhook source. */
+  webhookSource: RateLimit | null;
 }
 
 export interface GraphQLLimits {
@@ -419,7 +428,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       maxTokens: e.GRAPHQL_MAX_TOKENS,
     },
     graphqlBodyLimit: e.GRAPHQL_BODY_LIMIT,
-    rateLimits: { mutations: e.RATE_LIMIT_MUTATIONS, authFailures: e.RATE_LIMIT_AUTH_FAILURES, recipient: e.RATE_LIMIT_RECIPIENT },
+    rateLimits: { mutations: e.RATE_LIMIT_MUTATIONS, authFailures: e.RATE_LIMIT_AUTH_FAILURES, recipient: e.RATE_LIMIT_RECIPIENT, webhookSource: e.WEBHOOK_RATE_LIMIT },
     webSocketLimits: { maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET, maxSocketsPerTenant: e.WS_MAX_SOCKETS_PER_TENANT },
     development: e.NODE_ENV === "development",
     simulatorStepMs: e.SIMULATOR_STEP_MS,

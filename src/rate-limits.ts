@@ -82,6 +82,7 @@ export interface RateLimits {
   mutations: SharedLimit;
   authFailures: FailureLimit;
   recipient: SharedLimit;
+  webhookSource: SharedLimit;
   close(): Promise<void>;
 }
 
@@ -117,6 +118,7 @@ export function createRateLimits(settings: RateLimitSettings, redisUrl: string |
     mutations: limiter("mutations", settings.mutations),
     authFailures,
     recipient: limiter("recipient", settings.recipient),
+    webhookSource: limiter("webhook-source", settings.webhookSource),
     async close() {
       redis?.disconnect();
       announcements?.disconnect();

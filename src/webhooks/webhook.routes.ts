@@ -3,7 +3,7 @@ import type { DatabaseGate } from "../db/availability.js";
 import type { ReceiptService } from "../domain/receipt.service.js";
 import type { SourceCredentials, WebhookSourceService } from "../domain/webhook-source.service.js";
 import type { Metrics } from "../metrics.js";
-import type { FailureLimit } from "../rate-limits.js";
+import type { FailureLimit, SharedLimit } from "../rate-limits.js";
 import type { DeliveryFollowUps } from "./follow-ups.js";
 import {
   type ParsedDelivery,
@@ -33,6 +33,8 @@ export interface WebhookRoutesOptions {
   followUps: DeliveryFollowUps;
   /** Failed verifications per client address (401s): counted only on failure, so accepted deliveries never wait on it. */
   authFailures: FailureLimit;
+  /** Deliveries per second to one tenant's source (`WEBHOOK_RATE_LIMIT`), shared by every instance. */
+  sourceLimit: SharedLimit;
   /** `PUBLIC_BASE_URL`: the base providers call (behind a proxy); unset → the request's own protocol and host. */
   publicBaseUrl?: string;
 }
@@ -163,6 +165,11 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     }
     if (!source || source.provider !== provider.name) return reply.code(404).send({ error: `unknown ${provider.name} webhook source` });
     if (!source.enabled) return refuse(request, reply, provider, unauthorized("this webhook source is disabled"));
+    const waitSeconds = await options.sourceLimit.consume(request.params.sourceId);
+    if (waitSeconds !== undefined) {
+      count(reply, provider, 429);
+      return reply.code(429).header("retry-after", String(waitSeconds)).send({ error: "this webhook source is over its rate limit, retry later" });
+    }
     const secrets = source.secrets.map((values) => provider.sourceSecrets.parse(values));
     return receive(request, reply, provider, { secrets, tenantId: source.tenantId });
   });

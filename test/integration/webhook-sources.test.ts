@@ -195,6 +195,37 @@ describe("webhook sources — failing", () => {
   });
 });
 
+describe("webhook sources — WEBHOOK_RATE_LIMIT", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: { WEBHOOK_RATE_LIMIT: "3" } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("answers 429 with Retry-After past a source's deliveries per second, and counts each source apart", async () => {
+    const acme = await tokenFor("acme");
+    const generic = fixture("generic");
+    const [busy, quiet] = [generic.secrets("busy"), generic.secrets("quiet")];
+    const busySource = await createSource(server, acme, "generic", busy);
+    const quietSource = await createSource(server, acme, "generic", quiet);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const { body, headers } = await generic.sign(busySource.url, busy);
+        const response = await fetch(busySource.url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+        return { status: response.status, retryAfter: response.headers.get("retry-after") };
+      }),
+    );
+    const limited = answers.filter((answer) => answer.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(answers.filter((answer) => answer.status === 200).length).toBeGreaterThanOrEqual(3);
+    for (const answer of limited) expect(answer.retryAfter).toMatch(/^[1-9]\d*$/);
+    expect((await deliver(quietSource.url, generic, quiet)).status).toBe(200);
+  });
+});
+
 describe.runIf(hasPostgres())("webhook sources — a database without SECRETS_KEY", () => {
   let server: TestServer;
 

@@ -164,10 +164,18 @@ describe("configuration", () => {
       mutations: { points: 1200, durationSeconds: 60 },
       authFailures: { points: 600, durationSeconds: 60 },
       recipient: { points: 300, durationSeconds: 60 },
+      webhookSource: { points: 1000, durationSeconds: 1 },
     });
     expect(defaults.webSocketLimits).toEqual({ maxSubscriptionsPerSocket: 100, maxSocketsPerTenant: 1000 });
-    const set = await load({ RATE_LIMIT_MUTATIONS: "20 / 10s", RATE_LIMIT_AUTH_FAILURES: "off", RATE_LIMIT_RECIPIENT: "5/2h" });
-    expect(set.rateLimits).toEqual({ mutations: { points: 20, durationSeconds: 10 }, authFailures: null, recipient: { points: 5, durationSeconds: 7200 } });
+    const set = await load({ RATE_LIMIT_MUTATIONS: "20 / 10s", RATE_LIMIT_AUTH_FAILURES: "off", RATE_LIMIT_RECIPIENT: "5/2h", WEBHOOK_RATE_LIMIT: "50" });
+    expect(set.rateLimits).toEqual({
+      mutations: { points: 20, durationSeconds: 10 },
+      authFailures: null,
+      recipient: { points: 5, durationSeconds: 7200 },
+      webhookSource: { points: 50, durationSeconds: 1 },
+    });
+    expect((await load({ WEBHOOK_RATE_LIMIT: "off" })).rateLimits.webhookSource).toBeNull();
+    await expect(load({ WEBHOOK_RATE_LIMIT: "5/1m" })).rejects.toThrow(/WEBHOOK_RATE_LIMIT/);
     await expect(load({ RATE_LIMIT_MUTATIONS: "lots" })).rejects.toThrow(/RATE_LIMIT_MUTATIONS/);
     await expect(load({ RATE_LIMIT_RECIPIENT: "0/1m" })).rejects.toThrow(/RATE_LIMIT_RECIPIENT/);
     await expect(load({ WS_MAX_SOCKETS_PER_TENANT: "0" })).rejects.toThrow(/WS_MAX_SOCKETS_PER_TENANT/);
