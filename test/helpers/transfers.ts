@@ -1,7 +1,9 @@
+import type postgres from "postgres";
 import { expect } from "vitest";
 import { CreateTransferDocument, GetTransferDocument, ReceiptEventsDocument } from "../generated/graphql.js";
 import type { startFakeCpaas } from "./fake-cpaas.js";
 import { graphql } from "./graphql.js";
+import { eventually } from "./wait.js";
 
 /** Creates a transfer to `phone` over GraphQL (failing the test on any error). */
 export async function createTransfer(server: { url: string }, token: string, phone: string) {
@@ -38,4 +40,20 @@ export async function sentTransfer(server: { url: string }, cpaas: Awaited<Retur
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { transfer, messageId: transfer.messages[0]!.id, providerMessageId: send.providerMessageId! };
+}
+
+/** Creates transfers through `server` and waits until the fake provider's ids are recorded. */
+export async function sentTransfers(server: { url: string }, token: string, count: number, sql: postgres.Sql) {
+  const ids: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const phone = `+1416777${String(Math.floor(Math.random() * 10_000)).padStart(4, "0")}`;
+    const created = await graphql(server.url, CreateTransferDocument, { input: { recipient: { phone }, fileName: "q4.zip", fileSizeBytes: 42, senderName: "Acme" } }, token);
+    expect(created.body.errors).toBeUndefined();
+    ids.push(created.body.data!.createTransfer.id);
+  }
+  return eventually(async () => {
+    const rows = await sql<Array<{ transfer_id: string; provider_message_id: string }>>`
+      SELECT transfer_id, provider_message_id FROM messages WHERE transfer_id = ANY(${ids}) AND provider_message_id IS NOT NULL`;
+    return rows.length === ids.length ? rows.map((row) => ({ transferId: row.transfer_id, providerMessageId: row.provider_message_id })) : undefined;
+  }, "every message to be sent");
 }

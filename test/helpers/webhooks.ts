@@ -46,6 +46,18 @@ export async function postTo(url: string, body: string | Buffer, headers: Record
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
+/** POSTs a signed generic receipt and returns as soon as the door answers (not waiting for the fold). */
+export async function postReceipt(url: string, payload: Record<string, unknown>, init: { signal?: AbortSignal } = {}) {
+  const body = JSON.stringify(payload);
+  const response = await fetch(`${url}/webhooks/generic`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-webhook-signature": genericSignature(body) },
+    body,
+    signal: init.signal,
+  });
+  return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as Record<string, unknown> };
+}
+
 export function genericSignature(body: string | Buffer, secret = TEST_GENERIC_SECRET): string {
   return createHmac("sha256", secret).update(body).digest("hex");
 }

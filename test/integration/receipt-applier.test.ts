@@ -1,14 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateTransferDocument, GetTransferDocument, TransferUpdatedDocument } from "../generated/graphql.js";
+import { GetTransferDocument, TransferUpdatedDocument } from "../generated/graphql.js";
+import { startAcklineProcess } from "../helpers/ackline-process.js";
 import { startFakeCpaas } from "../helpers/fake-cpaas.js";
 import { graphql, subscribe, wsClient } from "../helpers/graphql.js";
 import { startTestServer, TEST_AUDIENCE, TEST_AUTH_SECRET, TEST_GENERIC_SECRET, tokenFor, type TestServer } from "../helpers/server.js";
 import { createTestDatabase, hasPostgres, hasRedis } from "../helpers/services.js";
+import { sentTransfers } from "../helpers/transfers.js";
 import { eventually, uniqueTenant } from "../helpers/wait.js";
-import { genericSignature, receiptsFolded } from "../helpers/webhooks.js";
+import { postReceipt, receiptsFolded } from "../helpers/webhooks.js";
 
 /**
  * The webhook door acknowledges once events are appended to the log; the receipt applier folds
@@ -20,33 +21,6 @@ if (skip) console.warn(`\n${"!".repeat(78)}\n  receipt-applier tests SKIPPED: Po
 
 const LIFECYCLE = ["message.sent", "message.delivered", "message.read", "message.clicked"] as const;
 const RANK: Record<string, number> = { QUEUED: 0, SENT: 1, DELIVERED: 2, READ: 3 };
-
-/** POSTs a signed generic receipt and returns as soon as the door answers (not waiting for the fold). */
-async function postReceipt(url: string, payload: Record<string, unknown>) {
-  const body = JSON.stringify(payload);
-  const response = await fetch(`${url}/webhooks/generic`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-webhook-signature": genericSignature(body) },
-    body,
-  });
-  return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as Record<string, unknown> };
-}
-
-/** Creates transfers through `server` and waits until the fake provider's ids are recorded. */
-async function sentTransfers(server: { url: string }, token: string, count: number, sql: postgres.Sql) {
-  const ids: string[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const phone = `+1416777${String(Math.floor(Math.random() * 10_000)).padStart(4, "0")}`;
-    const created = await graphql(server.url, CreateTransferDocument, { input: { recipient: { phone }, fileName: "q4.zip", fileSizeBytes: 42, senderName: "Acme" } }, token);
-    expect(created.body.errors).toBeUndefined();
-    ids.push(created.body.data!.createTransfer.id);
-  }
-  return eventually(async () => {
-    const rows = await sql<Array<{ transfer_id: string; provider_message_id: string }>>`
-      SELECT transfer_id, provider_message_id FROM messages WHERE transfer_id = ANY(${ids}) AND provider_message_id IS NOT NULL`;
-    return rows.length === ids.length ? rows.map((row) => ({ transferId: row.transfer_id, providerMessageId: row.provider_message_id })) : undefined;
-  }, "every message to be sent");
-}
 
 /** Holds the transfer rows locked from outside the server (as a stuck fold would), until released. */
 async function lockTransfers(databaseUrl: string, transferIds: string[]) {
@@ -69,26 +43,6 @@ async function lockTransfers(databaseUrl: string, transferIds: string[]) {
   };
 }
 
-/** Ackline in its own process (`tsx src/main.ts`), so the test can kill it with SIGKILL. */
-async function startChild(env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the child did not start within 60 s")), 60_000);
-    child.once("exit", (code) => reject(new Error(`the child exited (${code}) before listening`)));
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      const url = /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve(url);
-      }
-    });
-  });
-  return { url, process: child };
-}
-
 describe.skipIf(skip)("receipt applier", () => {
   it("the test run really has the services (never skipped under CI)", () => {
     expect(hasPostgres()).toBe(true);
@@ -102,7 +56,7 @@ describe.skipIf(skip)("receipt applier", () => {
     let child: ChildProcess | undefined;
     let restarted: TestServer | undefined;
     try {
-      const started = await startChild({
+      const started = await startAcklineProcess({
         DATABASE_URL: database.url,
         AUTH_JWT_SECRET: TEST_AUTH_SECRET,
         AUTH_AUDIENCE: TEST_AUDIENCE,
