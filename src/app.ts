@@ -1,7 +1,6 @@
 import "reflect-metadata";
 import { ApolloServer } from "@apollo/server";
 import proxyAddr from "@fastify/proxy-addr";
-import { fastifyApolloDrainPlugin } from "@as-integrations/fastify";
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GraphQLError } from "graphql";
@@ -82,11 +81,11 @@ async function contextFromRequest(
 /**
  * Stops listening and waits for in-flight requests. A keep-alive connection whose request was in
  * flight when closing began turns idle only afterwards, so idle ones are swept until the server
- * is done (instead of waiting out the 72 s keep-alive timeout), and stragglers are cut after 10 s.
+ * is done (instead of waiting out the 72 s keep-alive timeout), and stragglers are cut after `graceMs`.
  */
-async function closeHttp(http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>): Promise<void> {
+async function closeHttp(http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>, graceMs: number): Promise<void> {
   const sweep = setInterval(() => http.server.closeIdleConnections(), 100);
-  const deadline = setTimeout(() => http.server.closeAllConnections(), 10_000);
+  const deadline = setTimeout(() => http.server.closeAllConnections(), graceMs);
   try {
     await http.close();
   } finally {
@@ -97,6 +96,7 @@ async function closeHttp(http: FastifyInstance<RawServerDefault, IncomingMessage
 
 /** A readiness probe is answered within a second, even while the database hangs. */
 const READINESS_TIMEOUT_MS = 1000;
+const RETRY_AFTER_SECONDS = "5";
 
 /** Builds the whole service from a config: database, pubsub, GraphQL (HTTP + WebSocket), webhooks, dispatcher. */
 export async function createAckline(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Ackline> {
@@ -116,6 +116,13 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     logController: new LogController({ disableRequestLogging: true }),
     // No proxy trusted: the plain peer address, without parsing forwarding headers on every request.
     trustProxy: config.trustProxy.length > 0 ? trustedProxy : false,
+    // While shutting down, requests on kept-alive connections are refused by the hook below, with Retry-After.
+    return503OnClosing: false,
+  });
+  let shuttingDown = false;
+  http.addHook("onRequest", async (_request, reply) => {
+    if (!shuttingDown) return;
+    await reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).header("connection", "close").send({ error: "shutting down, retry later" });
   });
   const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
   const mutationLimit = createMutationLimit(rateLimits.mutations);
@@ -192,7 +199,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     validationRules: [...guard.validationRules],
     formatError: errorFormatter.formatError,
     includeStacktraceInErrorResponses: config.development,
-    plugins: [fastifyApolloDrainPlugin(http), guard.apolloPlugin, mutationLimit.apolloPlugin, unauthenticatedIs401],
+    // No drain plugin: close() drains HTTP itself; the plugin would close Fastify a second time, inside apollo.stop(), where shutdowns were seen to stall.
+    plugins: [guard.apolloPlugin, mutationLimit.apolloPlugin, unauthenticatedIs401],
   });
   await apollo.start();
 
@@ -268,13 +276,16 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       applier.start();
       return listeningUrl;
     },
+    /**
+     * Refuses new requests (503), lets those in flight finish, tells subscribers to reconnect
+     * (1012) and stops the loops after their current pass, all at once; then the stores close.
+     * Acknowledged webhooks are already durable, so nothing waits on the fold.
+     */
     async close() {
-      await dispatcher?.stop();
+      shuttingDown = true;
       stopSimulator();
-      await applier.stop();
-      await websocket?.close();
-      await closeHttp(http);
-      await apollo.stop().catch(() => {});
+      await Promise.all([dispatcher?.stop(), applier.stop(), websocket?.close(), closeHttp(http, config.shutdownTimeoutMs / 2)]);
+      await apollo.stop();
       await events.close();
       await rateLimits.close();
       await database.close();

@@ -171,6 +171,7 @@ const environmentSchema = z.object({
   RECEIPT_BACKLOG_LIMIT: z.coerce.number().int().min(1).default(1_000_000),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
   DATABASE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
   DISPATCH_RATE_LIMITS: z
     .string()
     .default("")
@@ -257,6 +258,8 @@ export interface Config {
   receiptBacklogLimit: number;
   /** How long connecting may take, and the longest a webhook waits for the database before it is answered 503. */
   databaseTimeouts: { connectMs: number; requestMs: number };
+  /** SIGTERM/SIGINT: the longest a shutdown may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
   /** Secrets invented at start (embedded mode); the dev token is printed only then. */
   generatedAuthSecret: boolean;
 }
@@ -440,6 +443,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     receiptBacklogLimit: e.RECEIPT_BACKLOG_LIMIT,
     databaseTimeouts: { connectMs: e.DATABASE_CONNECT_TIMEOUT_MS, requestMs: e.DATABASE_REQUEST_TIMEOUT_MS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     generatedAuthSecret: !authConfigured,
   };
 }

@@ -17,7 +17,12 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    ackline.log.info({ signal }, "shutting down");
+    ackline.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, "shutting down");
+    // Whatever still hangs then (a database that stopped answering) does not keep the process alive.
+    setTimeout(() => {
+      ackline.log.error({ timeoutMs: config.shutdownTimeoutMs }, "shutdown did not finish within SHUTDOWN_TIMEOUT_MS; exiting anyway");
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     ackline.close().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -14,6 +14,10 @@ import type { OperationGuard } from "./operation-guard.js";
 const CLOSE_FORBIDDEN = 4403;
 /** …and with this one while its address is past its failed authentications, or its tenant has too many sockets open. */
 const CLOSE_TOO_MANY = 4429;
+/** "Service restart": clients reconnect (to another instance) on it; graphql-ws's own 1001 reads as final to many. */
+const CLOSE_SERVICE_RESTART = 1012;
+/** How long a closing client may take to answer the close handshake before its socket is cut. */
+const CLOSE_HANDSHAKE_MS = 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type SocketExtra = Record<PropertyKey, unknown> & { principal?: Principal };
@@ -69,6 +73,8 @@ export function attachGraphQLWebSocket(options: {
   const { errors } = options;
   const sockets = new TenantSockets(options.limits.maxSocketsPerTenant);
   const wsServer = new WebSocketServer({ server: options.server, path: "/graphql", maxPayload: options.maxPayload });
+  // Resolved once graphql-ws has ended a socket's subscriptions (its onClose), so close() can wait for their unsubscribes.
+  const cleanups = new Map<WebSocket, { done: Promise<void>; finish(): void }>();
   const disposable = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema: options.schema,
@@ -121,6 +127,10 @@ export function attachGraphQLWebSocket(options: {
         }
         return { schema: options.schema, document: prepared.document, operationName: payload.operationName, variableValues: payload.variables };
       },
+      onClose: (ctx) => {
+        cleanups.get(ctx.extra.socket)?.finish();
+        cleanups.delete(ctx.extra.socket);
+      },
       onError: (_ctx, _id, _payload, graphqlErrors) => errors.formatErrors(graphqlErrors),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: errors.formatErrors(result.errors) } : result,
@@ -131,12 +141,31 @@ export function attachGraphQLWebSocket(options: {
   // reaches the socket as an error once ws has closed it with the code that says why (1009,
   // 1007, 1002). graphql-ws would print each one with its stack on stderr: log it instead.
   wsServer.on("connection", (socket) => {
+    let finish!: () => void;
+    cleanups.set(socket, { done: new Promise<void>((resolve) => (finish = resolve)), finish });
     socket.removeAllListeners("error");
     socket.on("error", (error) => options.log.info({ reason: error.message }, "websocket client error"));
   });
   wsServer.on("error", (error) => options.log.error({ err: error }, "websocket server error"));
   return {
+    /**
+     * Closes every socket with 1012 (cutting those that do not answer the handshake) and waits
+     * until their subscriptions have ended, so nothing unsubscribes from a closed pubsub afterwards.
+     */
     async close() {
+      const sockets = [...wsServer.clients];
+      for (const socket of sockets) socket.close(CLOSE_SERVICE_RESTART, "Service restart");
+      const cut = setTimeout(() => sockets.forEach((socket) => socket.terminate()), CLOSE_HANDSHAKE_MS);
+      // Bounded: a subscription waiting for its next event may only end when one arrives.
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...cleanups.values()].map((cleanup) => cleanup.done)),
+        new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 2 * CLOSE_HANDSHAKE_MS))),
+      ]);
+      clearTimeout(cut);
+      clearTimeout(giveUp);
+      // The unsubscribes those endings sent are pipelined on the next turn: let them leave before the pubsub closes.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await disposable.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },

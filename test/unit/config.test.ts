@@ -180,4 +180,13 @@ describe("configuration", () => {
     await expect(load({ RATE_LIMIT_RECIPIENT: "0/1m" })).rejects.toThrow(/RATE_LIMIT_RECIPIENT/);
     await expect(load({ WS_MAX_SOCKETS_PER_TENANT: "0" })).rejects.toThrow(/WS_MAX_SOCKETS_PER_TENANT/);
   });
+
+  it("bounds the database waits and the shutdown: DATABASE_*_TIMEOUT_MS and SHUTDOWN_TIMEOUT_MS, with their defaults", async () => {
+    const defaults = await load({});
+    expect(defaults.databaseTimeouts).toEqual({ connectMs: 2000, requestMs: 5000 });
+    expect(defaults.shutdownTimeoutMs).toBe(10_000);
+    const set = await load({ SHUTDOWN_TIMEOUT_MS: "25000" });
+    expect(set.shutdownTimeoutMs).toBe(25_000);
+    await expect(load({ SHUTDOWN_TIMEOUT_MS: "0" })).rejects.toThrow(/SHUTDOWN_TIMEOUT_MS/);
+  });
 });
