@@ -101,7 +101,12 @@ const RETRY_AFTER_SECONDS = "5";
 /** Builds the whole service from a config: database, pubsub, GraphQL (HTTP + WebSocket), webhooks, dispatcher. */
 export async function createAckline(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Ackline> {
   snsCertificates.seed(config.snsCertificates);
-  const database: DatabaseHandle = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.databaseTimeouts.connectMs });
+  const database: DatabaseHandle = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    connectTimeoutMs: config.databaseTimeouts.connectMs,
+    statementTimeoutMs: config.databaseTimeouts.statementMs,
+  });
   const databaseGate = new DatabaseGate({ timeoutMs: config.databaseTimeouts.requestMs, failureThreshold: 5, openMs: 1000 });
   const events: TransferEvents = createTransferEvents(config.redisUrl, log);
   const metrics = createMetrics();
@@ -167,6 +172,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   });
   const services: GraphQLServices = {
     db: database.db,
+    databaseGate,
     transfers: new TransferService({
       db: database.db,
       providerFor: (channel) => adapters[channel].provider,

@@ -171,6 +171,7 @@ const environmentSchema = z.object({
   RECEIPT_BACKLOG_LIMIT: z.coerce.number().int().min(1).default(1_000_000),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
   DATABASE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
   DISPATCH_RATE_LIMITS: z
     .string()
@@ -256,8 +257,12 @@ export interface Config {
   webhookBodyLimit: number;
   /** Acknowledged events not yet folded beyond which the webhook door answers 503 (about a minute of peak ingest by default). */
   receiptBacklogLimit: number;
-  /** How long connecting may take, and the longest a webhook waits for the database before it is answered 503. */
-  databaseTimeouts: { connectMs: number; requestMs: number };
+  /**
+   * How long connecting may take; the longest a webhook or a GraphQL operation waits for the
+   * database before it is answered 503 / SERVICE_UNAVAILABLE; how long the server lets one
+   * statement run (0: no limit; migrations never have one).
+   */
+  databaseTimeouts: { connectMs: number; requestMs: number; statementMs: number };
   /** SIGTERM/SIGINT: the longest a shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
   /** Secrets invented at start (embedded mode); the dev token is printed only then. */
@@ -442,7 +447,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     dispatchRateLimits: e.DISPATCH_RATE_LIMITS,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
     receiptBacklogLimit: e.RECEIPT_BACKLOG_LIMIT,
-    databaseTimeouts: { connectMs: e.DATABASE_CONNECT_TIMEOUT_MS, requestMs: e.DATABASE_REQUEST_TIMEOUT_MS },
+    databaseTimeouts: { connectMs: e.DATABASE_CONNECT_TIMEOUT_MS, requestMs: e.DATABASE_REQUEST_TIMEOUT_MS, statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     generatedAuthSecret: !authConfigured,
   };

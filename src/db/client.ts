@@ -28,7 +28,7 @@ export interface DatabaseHandle {
 
 const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../drizzle");
 /** Any fixed key: instances starting together queue on it instead of racing through DDL. */
-const MIGRATION_LOCK_KEY = 4_242_001;
+export const MIGRATION_LOCK_KEY = 4_242_001;
 
 /**
  * drizzle runs every statement through `unsafe(…, { prepare: false })`, and postgres.js then
@@ -52,29 +52,13 @@ function preparingStatements(client: postgres.Sql): postgres.Sql {
   });
 }
 
-export interface OpenDatabaseOptions {
-  url?: string;
-  dataDir: string;
-  poolSize?: number;
-  connectTimeoutMs?: number;
-  /** False for a second client of a database another part of this process has already migrated. */
-  migrate?: boolean;
-}
-
-export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  if (options.url) {
-    const poolSize = options.poolSize ?? 10;
-    const client = postgres(options.url, {
-      max: poolSize,
-      onnotice: () => {},
-      // postgres.js waits 30 s by default; an unreachable server should be reported sooner.
-      connect_timeout: (options.connectTimeoutMs ?? 2000) / 1000,
-      // A generic plan cannot see how many ids an array parameter holds and may scan a whole table.
-      connection: { plan_cache_mode: "force_custom_plan" },
-    });
-    const db = drizzlePostgres(preparingStatements(client), { schema }) as unknown as Database;
-    const close = () => client.end({ timeout: 5 });
-    if (options.migrate === false) return { db, kind: "postgres", concurrency: 2, close };
+/**
+ * Migrations run on their own short-lived connections, without `statement_timeout`: DDL on a big
+ * table, and waiting for another instance's migration lock, may take as long as they take.
+ */
+async function migrateUnderLock(url: string, settings: postgres.Options<Record<string, never>>): Promise<void> {
+  const client = postgres(url, { ...settings, max: 2 });
+  try {
     const lockConnection = await client.reserve();
     try {
       await lockConnection`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
@@ -83,7 +67,41 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       await lockConnection`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
       lockConnection.release();
     }
-    return { db, kind: "postgres", concurrency: 2, close };
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+export interface OpenDatabaseOptions {
+  url?: string;
+  dataDir: string;
+  poolSize?: number;
+  connectTimeoutMs?: number;
+  /** The server cancels a statement running longer (0: never), so work abandoned at a caller's deadline does not run on. */
+  statementTimeoutMs?: number;
+  /** False for a second client of a database another part of this process has already migrated. */
+  migrate?: boolean;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  if (options.url) {
+    const settings = {
+      onnotice: () => {},
+      // postgres.js waits 30 s by default; an unreachable server should be reported sooner.
+      connect_timeout: (options.connectTimeoutMs ?? 2000) / 1000,
+    };
+    if (options.migrate !== false) await migrateUnderLock(options.url, settings);
+    const client = postgres(options.url, {
+      ...settings,
+      max: options.poolSize ?? 10,
+      connection: {
+        // A generic plan cannot see how many ids an array parameter holds and may scan a whole table.
+        plan_cache_mode: "force_custom_plan",
+        ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+      },
+    });
+    const db = drizzlePostgres(preparingStatements(client), { schema }) as unknown as Database;
+    return { db, kind: "postgres", concurrency: 2, close: () => client.end({ timeout: 5 }) };
   }
   const pglite = new PGlite(path.join(options.dataDir, "pglite"));
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { Principal } from "../auth/access-tokens.js";
+import type { DatabaseGate } from "../db/availability.js";
 import type { Database } from "../db/client.js";
 import { deliveryAttemptsOf } from "../domain/delivery-attempts.js";
 import type { DeliveryAttemptRecord } from "../domain/model.js";
@@ -12,6 +13,8 @@ import type { WebhookSourceService } from "../domain/webhook-source.service.js";
 
 export interface GraphQLServices {
   db: Database;
+  /** Bounds every operation's wait for the database (see database-deadline.ts). */
+  databaseGate: DatabaseGate;
   transfers: TransferService;
   transferFeed: TransferFeedService;
   history: ReceiptHistoryService;
@@ -34,7 +37,7 @@ export function createLoaders(services: GraphQLServices): GraphQLLoaders {
   return {
     deliveryAttempts: new DataLoader(
       async (messageIds) => {
-        const byMessage = await deliveryAttemptsOf(services.db, messageIds);
+        const byMessage = await services.databaseGate.run(() => deliveryAttemptsOf(services.db, messageIds));
         return messageIds.map((id) => byMessage.get(id) ?? []);
       },
       { cache: false },

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { ArgumentValidationError, AuthenticationError, AuthorizationError } from "type-graphql";
+import { isDatabaseUnavailable } from "../db/availability.js";
 import { DomainError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 
@@ -38,6 +39,8 @@ export function badUserInput(error: GraphQLError): GraphQLError {
 /** The one place where domain and framework errors become GraphQL `extensions.code`. */
 function codeOf(error: unknown): string | undefined {
   if (error instanceof DomainError || error instanceof OperationRefusedError) return error.code;
+  // The database is down, hangs or is shutting down: the client retries, as a provider would after a 503.
+  if (isDatabaseUnavailable(error)) return "SERVICE_UNAVAILABLE";
   if (error instanceof AuthenticationError) return "UNAUTHENTICATED";
   // type-graphql's @Authorized says UNAUTHORIZED for a missing role: to clients that is FORBIDDEN.
   if (error instanceof AuthorizationError) return "FORBIDDEN";
@@ -86,6 +89,11 @@ export function createErrorFormatter(options: { log: Logger; hideSuggestions: bo
   function format(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
     const original = innermost(error);
     const code = codeOf(original);
+    if (code === "SERVICE_UNAVAILABLE") {
+      // The driver's message names hosts and ports; the client only needs to know to retry.
+      options.log.warn({ err: original, path: formatted.path }, "GraphQL operation refused: database unavailable");
+      return { message: "the database is unavailable, retry later", locations: formatted.locations, path: formatted.path, extensions: { code } };
+    }
     if (code) {
       const details = original instanceof DomainError || original instanceof OperationRefusedError ? original.details : undefined;
       return { ...formatted, message: (original as Error).message, extensions: { ...details, code } };

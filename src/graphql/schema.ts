@@ -2,6 +2,7 @@ import "reflect-metadata";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema, type PubSub } from "type-graphql";
 import { authChecker } from "./auth-checker.js";
+import { boundByDatabaseGate } from "./database-deadline.js";
 import { DeliveryPolicyResolver } from "./delivery-policy.resolver.js";
 import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
@@ -23,12 +24,13 @@ const ownSubscribeOnly: PubSub = {
   },
 };
 
-export function buildGraphQLSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver],
     authChecker,
     pubSub: ownSubscribeOnly,
     // Input is validated once, in the domain services (zod), not twice.
     validate: false,
   });
+  return boundByDatabaseGate(schema);
 }

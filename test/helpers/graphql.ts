@@ -9,11 +9,13 @@ export async function graphql<TResult, TVariables>(
   document: TypedDocumentNode<TResult, TVariables>,
   variables: TVariables,
   token?: string,
+  init: { signal?: AbortSignal } = {},
 ): Promise<{ status: number; body: FormattedExecutionResult<TResult> }> {
   const response = await fetch(`${url}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query: print(document), variables }),
+    signal: init.signal,
   });
   return { status: response.status, body: (await response.json()) as FormattedExecutionResult<TResult> };
 }

@@ -1,4 +1,4 @@
-import type postgres from "postgres";
+import postgres from "postgres";
 import { expect } from "vitest";
 import { CreateTransferDocument, GetTransferDocument, ReceiptEventsDocument } from "../generated/graphql.js";
 import type { startFakeCpaas } from "./fake-cpaas.js";
@@ -56,4 +56,25 @@ export async function sentTransfers(server: { url: string }, token: string, coun
       SELECT transfer_id, provider_message_id FROM messages WHERE transfer_id = ANY(${ids}) AND provider_message_id IS NOT NULL`;
     return rows.length === ids.length ? rows.map((row) => ({ transferId: row.transfer_id, providerMessageId: row.provider_message_id })) : undefined;
   }, "every message to be sent");
+}
+
+/** Holds the transfer rows locked from outside the server (as a stuck fold would), until released. */
+export async function lockTransfers(databaseUrl: string, transferIds: string[]) {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const holding = new Promise<void>((resolve) => (locked = resolve));
+  const done = sql
+    .begin(async (tx) => {
+      await tx`SELECT id FROM transfers WHERE id = ANY(${transferIds}) FOR UPDATE`;
+      locked();
+      await released;
+    })
+    .finally(() => sql.end());
+  await holding;
+  return async () => {
+    release();
+    await done;
+  };
 }

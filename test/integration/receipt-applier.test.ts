@@ -7,7 +7,7 @@ import { startFakeCpaas } from "../helpers/fake-cpaas.js";
 import { graphql, subscribe, wsClient } from "../helpers/graphql.js";
 import { startTestServer, TEST_AUDIENCE, TEST_AUTH_SECRET, TEST_GENERIC_SECRET, tokenFor, type TestServer } from "../helpers/server.js";
 import { createTestDatabase, hasPostgres, hasRedis } from "../helpers/services.js";
-import { sentTransfers } from "../helpers/transfers.js";
+import { lockTransfers, sentTransfers } from "../helpers/transfers.js";
 import { eventually, uniqueTenant } from "../helpers/wait.js";
 import { postReceipt, receiptsFolded } from "../helpers/webhooks.js";
 
@@ -21,27 +21,6 @@ if (skip) console.warn(`\n${"!".repeat(78)}\n  receipt-applier tests SKIPPED: Po
 
 const LIFECYCLE = ["message.sent", "message.delivered", "message.read", "message.clicked"] as const;
 const RANK: Record<string, number> = { QUEUED: 0, SENT: 1, DELIVERED: 2, READ: 3 };
-
-/** Holds the transfer rows locked from outside the server (as a stuck fold would), until released. */
-async function lockTransfers(databaseUrl: string, transferIds: string[]) {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let locked!: () => void;
-  const holding = new Promise<void>((resolve) => (locked = resolve));
-  const done = sql
-    .begin(async (tx) => {
-      await tx`SELECT id FROM transfers WHERE id = ANY(${transferIds}) FOR UPDATE`;
-      locked();
-      await released;
-    })
-    .finally(() => sql.end());
-  await holding;
-  return async () => {
-    release();
-    await done;
-  };
-}
 
 describe.skipIf(skip)("receipt applier", () => {
   it("the test run really has the services (never skipped under CI)", () => {

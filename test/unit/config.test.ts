@@ -183,10 +183,12 @@ describe("configuration", () => {
 
   it("bounds the database waits and the shutdown: DATABASE_*_TIMEOUT_MS and SHUTDOWN_TIMEOUT_MS, with their defaults", async () => {
     const defaults = await load({});
-    expect(defaults.databaseTimeouts).toEqual({ connectMs: 2000, requestMs: 5000 });
+    expect(defaults.databaseTimeouts).toEqual({ connectMs: 2000, requestMs: 5000, statementMs: 30_000 });
     expect(defaults.shutdownTimeoutMs).toBe(10_000);
-    const set = await load({ SHUTDOWN_TIMEOUT_MS: "25000" });
+    const set = await load({ DATABASE_STATEMENT_TIMEOUT_MS: "0", SHUTDOWN_TIMEOUT_MS: "25000" });
+    expect(set.databaseTimeouts.statementMs).toBe(0);
     expect(set.shutdownTimeoutMs).toBe(25_000);
     await expect(load({ SHUTDOWN_TIMEOUT_MS: "0" })).rejects.toThrow(/SHUTDOWN_TIMEOUT_MS/);
+    await expect(load({ DATABASE_STATEMENT_TIMEOUT_MS: "-1" })).rejects.toThrow(/DATABASE_STATEMENT_TIMEOUT_MS/);
   });
 });
