@@ -58,6 +58,7 @@ describe.runIf(hasPostgres() && hasRedis())("shutdown on SIGTERM under load", ()
 
       // Distinct clicks (each its own dedupe key), posted by eight senders until the door is gone.
       const acknowledged = new Set<string>();
+      const otherAnswers: Array<{ status: number; retryAfter: string | null }> = [];
       let sequence = 0;
       let exitedAt = 0;
       const sender = async () => {
@@ -65,7 +66,8 @@ describe.runIf(hasPostgres() && hasRedis())("shutdown on SIGTERM under load", ()
           const { providerMessageId } = transfers[sequence % transfers.length]!;
           const payload = { event: "message.clicked", timestamp: new Date(Date.UTC(2026, 0, 1) + sequence++).toISOString(), message_id: providerMessageId };
           try {
-            const { status } = await postReceipt(started.url, payload, { signal: AbortSignal.timeout(30_000) });
+            const { status, retryAfter } = await postReceipt(started.url, payload, { signal: AbortSignal.timeout(30_000) });
+            if (status !== 200) otherAnswers.push({ status, retryAfter });
             if (status === 200) acknowledged.add(`generic:${payload.message_id}:${payload.event}:${payload.timestamp}`);
           } catch {
             // Refused connections once the server stopped listening: nothing was acknowledged.
@@ -88,6 +90,9 @@ describe.runIf(hasPostgres() && hasRedis())("shutdown on SIGTERM under load", ()
       expect(ended, "the process was still alive long after SIGTERM").not.toBe("hung");
       expect(ended).toEqual({ code: 0, signal: null });
       expect(exitedAt - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS + PROCESS_SLACK_MS);
+
+      // What was not acknowledged was refused so that the provider retries it.
+      for (const answer of otherAnswers) expect(answer).toMatchObject({ status: 503, retryAfter: expect.stringMatching(/^\d+$/) as unknown });
 
       const closes: CloseInfo[] = await Promise.all(subscribers.map(({ closed }) => closed));
       expect(closes.map(({ code }) => code)).toEqual(subscribers.map(() => SERVICE_RESTART));
