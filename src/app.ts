@@ -162,7 +162,13 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     backlogLimit: config.receiptBacklogLimit,
   };
   const applier: Applier = config.databaseUrl
-    ? new ThreadedReceiptApplier({ ...applierOptions, databaseUrl: config.databaseUrl, connectTimeoutMs: config.databaseTimeouts.connectMs, logLevel: config.logLevel })
+    ? new ThreadedReceiptApplier({
+        ...applierOptions,
+        databaseUrl: config.databaseUrl,
+        connectTimeoutMs: config.databaseTimeouts.connectMs,
+        statementTimeoutMs: config.databaseTimeouts.statementMs,
+        logLevel: config.logLevel,
+      })
     : new ReceiptApplier({ ...applierOptions, db: database.db });
   const receipts = new ReceiptService(database.db, {
     maxBatch: 500,

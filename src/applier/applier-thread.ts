@@ -13,7 +13,14 @@ const port = parentPort!;
 const send = (message: FromApplierThread) => port.postMessage(message);
 const log = createLogger(data.logLevel).child({ component: "receipt-applier" });
 
-const database = await openDatabase({ url: data.databaseUrl, dataDir: "", poolSize: 2, connectTimeoutMs: data.connectTimeoutMs, migrate: false });
+const database = await openDatabase({
+  url: data.databaseUrl,
+  dataDir: "",
+  poolSize: 2,
+  connectTimeoutMs: data.connectTimeoutMs,
+  statementTimeoutMs: data.statementTimeoutMs,
+  migrate: false,
+});
 const applier = new ReceiptApplier({
   db: database.db,
   publishUpdates: (updates) => send({ type: "updates", updates }),

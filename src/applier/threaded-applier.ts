@@ -5,6 +5,8 @@ import type { TransferUpdate } from "../domain/model.js";
 export interface ApplierThreadData {
   databaseUrl: string;
   connectTimeoutMs: number;
+  /** DATABASE_STATEMENT_TIMEOUT_MS, for the thread's own connections too. */
+  statementTimeoutMs: number;
   backlogLimit: number;
   logLevel: string;
 }
@@ -39,8 +41,8 @@ export class ThreadedReceiptApplier implements Applier {
 
   start(): void {
     this.stopping = false;
-    const { databaseUrl, connectTimeoutMs, backlogLimit, logLevel } = this.options;
-    const workerData: ApplierThreadData = { databaseUrl, connectTimeoutMs, backlogLimit, logLevel };
+    const { databaseUrl, connectTimeoutMs, statementTimeoutMs, backlogLimit, logLevel } = this.options;
+    const workerData: ApplierThreadData = { databaseUrl, connectTimeoutMs, statementTimeoutMs, backlogLimit, logLevel };
     // Run from TypeScript sources (development, tests), the thread loads its module through tsx too.
     const worker = import.meta.url.endsWith(".ts")
       ? new Worker(`import("tsx/esm/api").then(({ tsImport }) => tsImport(${JSON.stringify(new URL("./applier-thread.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`, {
