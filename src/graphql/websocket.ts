@@ -73,7 +73,7 @@ export function attachGraphQLWebSocket(options: {
   const { errors } = options;
   const sockets = new TenantSockets(options.limits.maxSocketsPerTenant);
   const wsServer = new WebSocketServer({ server: options.server, path: "/graphql", maxPayload: options.maxPayload });
-  // Resolved once graphql-ws has ended a socket's subscriptions (its onClose), so close() can wait for their unsubscribes.
+  // Resolved once graphql-ws has ended a socket's subscriptions (its onClose), so close() can let them unsubscribe before the pubsub closes.
   const cleanups = new Map<WebSocket, { done: Promise<void>; finish(): void }>();
   const disposable = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
@@ -164,8 +164,6 @@ export function attachGraphQLWebSocket(options: {
       ]);
       clearTimeout(cut);
       clearTimeout(giveUp);
-      // The unsubscribes those endings sent are pipelined on the next turn: let them leave before the pubsub closes.
-      await new Promise<void>((resolve) => setImmediate(resolve));
       await disposable.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
