@@ -6,7 +6,7 @@ import { MIGRATION_LOCK_KEY } from "../../src/db/client.js";
 import { startTestServer, tokenFor, type TestServer } from "../helpers/server.js";
 import { createTestDatabase, hasPostgres } from "../helpers/services.js";
 import { createTransfer, lockTransfers } from "../helpers/transfers.js";
-import { uniqueTenant } from "../helpers/wait.js";
+import { eventually, uniqueTenant } from "../helpers/wait.js";
 
 /** Far short of the request deadline below: an answer by then came from the server's statement_timeout. */
 const HELD = 10_000;
@@ -49,11 +49,13 @@ describe.runIf(hasPostgres())("DATABASE_STATEMENT_TIMEOUT_MS", () => {
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await lock`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`;
       lock.release();
-      server = await starting;
+      const started = await starting;
+      server = started;
       const [migrated] = await other<Array<{ tables: number }>>`
         SELECT count(*)::int AS tables FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('transfers', 'messages', 'receipt_events')`;
       expect(migrated?.tables).toBe(3);
-      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+      // Serving (the pubsub may still be connecting right after the start).
+      await eventually(async () => ((await fetch(`${started.url}/readyz`)).status === 200 ? true : undefined), "the instance to be ready", 20_000, 100);
     } finally {
       await server?.close();
       await other.end();
