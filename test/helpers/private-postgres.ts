@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { chown, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import postgres from "postgres";
+import { freeLoopbackPort } from "./listen.js";
 
 const run = promisify(execFile);
 
@@ -29,13 +29,6 @@ function serverBinaries(): string {
   return path.join(root, newest, "bin");
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** initdb refuses to run as root: as root, the cluster is made and run as the `postgres` user. */
 async function asServerUser(command: string, args: string[]): Promise<void> {
@@ -51,7 +44,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     const { stdout: group } = await run("id", ["-g", "postgres"]);
     await chown(dataDir, Number(stdout.trim()), Number(group.trim()));
   }
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const pgCtl = path.join(bin, "pg_ctl");
   let running = false;
   const start = async () => {
