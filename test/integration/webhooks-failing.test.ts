@@ -438,7 +438,7 @@ describe.runIf(hasPostgres())("webhook side-door — database outage", () => {
 
   beforeAll(async () => {
     cpaas = await startFakeCpaas();
-    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url } });
+    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url, DATABASE_REQUEST_TIMEOUT_MS: "2000" } });
     token = await tokenFor("acme");
     admin = postgres(ADMIN_DATABASE_URL, { max: 1, onnotice: () => {} });
     databaseName = new URL(server.databaseUrl!).pathname.slice(1);
