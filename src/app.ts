@@ -108,7 +108,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     statementTimeoutMs: config.databaseTimeouts.statementMs,
   });
   const databaseGate = new DatabaseGate({ timeoutMs: config.databaseTimeouts.requestMs, failureThreshold: 5, openMs: 1000 });
-  const events: TransferEvents = createTransferEvents(config.redisUrl, log);
+  const events: TransferEvents = createTransferEvents(config, log);
   const metrics = createMetrics();
   registerDispatchBacklog(metrics, () => dispatchBacklog(database.db));
   registerReceiptBacklog(metrics, () => receiptBacklog(database.db));

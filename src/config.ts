@@ -89,6 +89,18 @@ const environmentSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: optionalString,
   REDIS_URL: optionalString,
+  /** Seed nodes, comma-separated: `redis://host:port` (or bare `host:port`), credentials in the first. */
+  REDIS_CLUSTER_URLS: optionalString.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const urls = value.split(",").map((seed) => seed.trim()).filter(Boolean).map((seed) => (seed.includes("://") ? seed : `redis://${seed}`));
+    for (const url of urls) {
+      if (!URL.canParse(url) || new URL(url).protocol !== "redis:" || !new URL(url).hostname) {
+        ctx.addIssue({ code: "custom", message: `not a Redis node URL: ${url}` });
+        return z.NEVER;
+      }
+    }
+    return urls.length > 0 ? urls : undefined;
+  }),
   AUTH_JWT_SECRET: optionalString,
   AUTH_JWKS_URL: optionalString.pipe(z.url().optional()),
   AUTH_AUDIENCE: z.string().default("ackline"),
@@ -194,6 +206,8 @@ export interface Config {
   host: string;
   databaseUrl?: string;
   redisUrl?: string;
+  /** Pubsub on a Redis Cluster (sharded channels), given by its seed nodes. */
+  redisClusterUrls?: string[];
   /** `maxTokenTtlSeconds` bounds a token's lifetime (`exp - iat`, or `exp - now` without `iat`). */
   auth: { audience: string; jwtSecret?: string; jwksUrl?: string; maxTokenTtlSeconds: number };
   cpaas?: { apiUrl: string; token?: string };
@@ -352,6 +366,7 @@ async function loadOrCreateStoredSecrets(dataDir: string): Promise<StoredSecrets
 export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
   const e = parseEnvironment(env);
   const authConfigured = Boolean(e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL);
+  if (e.REDIS_URL && e.REDIS_CLUSTER_URLS) throw new ConfigError("set REDIS_URL or REDIS_CLUSTER_URLS, not both");
   if (e.DATABASE_URL && !authConfigured) {
     throw new ConfigError("DATABASE_URL is set but neither AUTH_JWT_SECRET nor AUTH_JWKS_URL is: refusing to start");
   }
@@ -384,6 +399,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisClusterUrls: e.REDIS_CLUSTER_URLS,
     auth: {
       audience: e.AUTH_AUDIENCE,
       jwtSecret: e.AUTH_JWT_SECRET ?? (e.AUTH_JWKS_URL ? undefined : stored?.apiTokenSecret),

@@ -5,9 +5,12 @@ export interface TopicListener {
   interrupted(reason: Error): void;
 }
 
+/** Which fan-out carries the topics: one Redis, a Redis Cluster (sharded channels), or this process alone. */
+export type BusKind = "redis" | "redis-cluster" | "memory";
+
 /** Topic fan-out: Redis across instances, or in-process when there is only one. */
 export interface MessageBus {
-  readonly kind: "redis" | "memory";
+  readonly kind: BusKind;
   publish(topic: string, payload: string): Promise<void>;
   /** Resolves with an unsubscribe once the topic's messages reach the listener; rejects when they cannot. */
   subscribe(topic: string, listener: TopicListener): Promise<() => void>;

@@ -1,7 +1,8 @@
 import type { TransferUpdate } from "../domain/model.js";
 import type { Logger } from "../logger.js";
-import { MemoryBus, type MessageBus } from "./bus.js";
+import { type BusKind, MemoryBus, type MessageBus } from "./bus.js";
 import { createRedisBus } from "./redis-bus.js";
+import { createRedisClusterBus } from "./redis-cluster-bus.js";
 
 /** One topic per transfer, so Redis does the routing rather than a filter per subscriber. */
 export const transferTopic = (transferId: string): string => `ackline.transfer.${transferId}`;
@@ -24,7 +25,7 @@ export class TransferEvents implements EventPublisher {
     private readonly log: Logger,
   ) {}
 
-  get kind(): "redis" | "memory" {
+  get kind(): BusKind {
     return this.bus.kind;
   }
 
@@ -91,6 +92,18 @@ export class TransferEvents implements EventPublisher {
   }
 }
 
-export function createTransferEvents(redisUrl: string | undefined, log: Logger): TransferEvents {
-  return new TransferEvents(redisUrl ? createRedisBus(redisUrl, log) : new MemoryBus(), log);
+/** Where the topics go: a Redis Cluster's seed nodes, else one Redis, else (one instance alone) this process. */
+export interface PubsubTarget {
+  redisUrl?: string;
+  redisClusterUrls?: string[];
+}
+
+function createBus(target: PubsubTarget, log: Logger): MessageBus {
+  if (target.redisClusterUrls) return createRedisClusterBus(target.redisClusterUrls, log);
+  if (target.redisUrl) return createRedisBus(target.redisUrl, log);
+  return new MemoryBus();
+}
+
+export function createTransferEvents(target: PubsubTarget, log: Logger): TransferEvents {
+  return new TransferEvents(createBus(target, log), log);
 }

@@ -58,6 +58,9 @@ export async function postReceipt(url: string, payload: Record<string, unknown>,
   return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as Record<string, unknown> };
 }
 
+/** A generic click: each one is a distinct stored event (its timestamp is part of its deduplication key). */
+export const click = (providerMessageId: string, at: number) => ({ event: "message.clicked", timestamp: new Date(at).toISOString(), message_id: providerMessageId });
+
 export function genericSignature(body: string | Buffer, secret = TEST_GENERIC_SECRET): string {
   return createHmac("sha256", secret).update(body).digest("hex");
 }

@@ -15,7 +15,7 @@ import { createTestDatabase, hasPostgres } from "../helpers/services.js";
 import { firstOutcome, nextClose } from "../helpers/subscriptions.js";
 import { createTransfer, sentTransfer } from "../helpers/transfers.js";
 import { eventually, uniqueTenant } from "../helpers/wait.js";
-import { genericSignature } from "../helpers/webhooks.js";
+import { click, genericSignature } from "../helpers/webhooks.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -31,9 +31,6 @@ async function post(serverUrl: string, payload: Record<string, unknown>): Promis
   await response.body?.cancel();
   return response.status;
 }
-
-/** Clicks: each one is a distinct stored event (its timestamp is part of its deduplication key). */
-const click = (providerMessageId: string, at: number) => ({ event: "message.clicked", timestamp: new Date(at).toISOString(), message_id: providerMessageId });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -110,6 +110,13 @@ describe("configuration", () => {
     expect((await load({ PUBLIC_BASE_URL: "https://ackline.example.com/" })).publicBaseUrl).toBe("https://ackline.example.com");
   });
 
+  it("REDIS_CLUSTER_URLS takes comma-separated seed nodes, with or without redis://, and never together with REDIS_URL", async () => {
+    expect((await load({})).redisClusterUrls).toBeUndefined();
+    expect((await load({ REDIS_CLUSTER_URLS: "redis://10.0.0.1:7000, 10.0.0.2:7001," })).redisClusterUrls).toEqual(["redis://10.0.0.1:7000", "redis://10.0.0.2:7001"]);
+    await expect(load({ REDIS_CLUSTER_URLS: "http://10.0.0.1:7000" })).rejects.toThrow(/REDIS_CLUSTER_URLS/);
+    await expect(load({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_CLUSTER_URLS: "10.0.0.1:7000" })).rejects.toThrow(/not both/);
+  });
+
   it("reads per-provider rate limits (sends per second, optional burst), none by default", async () => {
     expect((await load({})).dispatchRateLimits.size).toBe(0);
     const limits = (await load({ DISPATCH_RATE_LIMITS: "twilio=10:20, cpaas=0.5" })).dispatchRateLimits;

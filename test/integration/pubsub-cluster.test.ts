@@ -1,0 +1,141 @@
+import type { Client } from "graphql-ws";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TransferUpdatedDocument } from "../generated/graphql.js";
+import { startFakeCpaas } from "../helpers/fake-cpaas.js";
+import { subscribe, wsClient } from "../helpers/graphql.js";
+import { startPrivateRedisCluster, type PrivateRedisCluster } from "../helpers/private-redis-cluster.js";
+import { eventIdsInOrder, resumingSubscriber } from "../helpers/resuming-subscriber.js";
+import { startServerProcess, type ServerProcess } from "../helpers/server-process.js";
+import { tokenFor } from "../helpers/server.js";
+import { createTestDatabase, hasPostgres } from "../helpers/services.js";
+import { sentTransfer } from "../helpers/transfers.js";
+import { eventually, uniqueTenant } from "../helpers/wait.js";
+import { click, postReceipt } from "../helpers/webhooks.js";
+
+const topicOf = (transferId: string) => `ackline.transfer.${transferId}`;
+
+/**
+ * Two Ackline instances (processes of their own, so anything that would end one shows) on one
+ * PostgreSQL and a Redis Cluster of the test's own: three masters, started by the test (never
+ * skipped under CI; a missing redis-server fails it). Each transfer's topic lives on the shard
+ * that owns its slot.
+ */
+describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cluster", () => {
+  let cluster: PrivateRedisCluster;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let cpaas: Awaited<ReturnType<typeof startFakeCpaas>>;
+  let instances: ServerProcess[] = [];
+  const clients: Client[] = [];
+  /** One sent transfer per shard master, each shard's own. */
+  const perShard = new Map<string, Awaited<ReturnType<typeof sentTransfer>>>();
+  let token: string;
+
+  beforeAll(async () => {
+    cluster = await startPrivateRedisCluster(3);
+    database = await createTestDatabase();
+    cpaas = await startFakeCpaas();
+    const env = { DATABASE_URL: database!.url, REDIS_CLUSTER_URLS: cluster.urls.join(","), CPAAS_API_URL: cpaas.url };
+    // One after the other: the first migrates the database.
+    instances = [await startServerProcess(env), await startServerProcess(env)];
+    token = await tokenFor(uniqueTenant("cluster"));
+    for (let attempt = 0; perShard.size < 3 && attempt < 40; attempt++) {
+      const sent = await sentTransfer(instances[attempt % 2]!, cpaas, token, `+1416555${String(5000 + attempt)}`);
+      const owner = cluster.ownerOf(topicOf(sent.transfer.id));
+      if (!perShard.has(owner)) perShard.set(owner, sent);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const client of clients) await client.dispose();
+    for (const instance of instances) await instance.stop();
+    await cpaas?.close();
+    await database?.drop();
+    await cluster?.close();
+  });
+
+  const client = (instance: ServerProcess): Client => {
+    const created = wsClient(instance.wsUrl, { Authorization: `Bearer ${token}` });
+    clients.push(created);
+    return created;
+  };
+  const ready = async (instance: ServerProcess) => fetch(`${instance.url}/readyz`, { signal: AbortSignal.timeout(5000) });
+
+  it("subscribers on both instances get the events of transfers whose topics live on different shards, over sharded channels", async () => {
+    for (const instance of instances) {
+      const answer = await ready(instance);
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toMatchObject({ status: "ready", database: "postgres", pubsub: "redis-cluster" });
+    }
+    expect(perShard.size).toBe(3);
+
+    const watchers = [...perShard.entries()].flatMap(([owner, sent]) =>
+      instances.map((instance) => ({ owner, sent, updates: subscribe(client(instance), TransferUpdatedDocument, { id: sent.transfer.id }) })),
+    );
+    for (const { updates } of watchers) expect((await updates.next(15_000)).data?.transferUpdated).toMatchObject({ event: null });
+    // Each topic is subscribed on its own shard, once per instance, as a sharded channel (not a plain one).
+    for (const [owner, sent] of perShard) {
+      expect(await cluster.ask(owner, "PUBSUB", "SHARDNUMSUB", topicOf(sent.transfer.id))).toEqual([topicOf(sent.transfer.id), 2]);
+      expect(await cluster.ask(owner, "PUBSUB", "NUMSUB", topicOf(sent.transfer.id))).toEqual([topicOf(sent.transfer.id), 0]);
+    }
+
+    // Each transfer's click goes to one instance or the other; whichever folds it, every subscriber gets it.
+    const t0 = Date.now();
+    let index = 0;
+    for (const sent of perShard.values()) {
+      expect((await postReceipt(instances[index++ % 2]!.url, click(sent.providerMessageId, t0))).status).toBe(200);
+    }
+    for (const { sent, updates } of watchers) {
+      const update = (await updates.next(15_000)).data?.transferUpdated;
+      expect(update).toMatchObject({ transfer: { id: sent.transfer.id }, event: { event: "ACTION", transferId: sent.transfer.id } });
+    }
+    for (const instance of instances) expect(instance.exit()).toBeNull();
+  }, 60_000);
+
+  it("a shard that goes down interrupts only its own topics' subscribers and ends no process; they resume with no gap once it is back", async () => {
+    const [first, second] = [...perShard.entries()];
+    const [downOwner, down] = first!;
+    const up = second![1];
+    const onDown = instances.map((instance) => subscribe(client(instance), TransferUpdatedDocument, { id: down.transfer.id }));
+    const onUp = instances.map((instance) => subscribe(client(instance), TransferUpdatedDocument, { id: up.transfer.id }));
+    for (const updates of [...onDown, ...onUp]) expect((await updates.next(15_000)).data?.transferUpdated).toMatchObject({ event: null });
+
+    await cluster.stop(downOwner);
+
+    // Told, with where to resume, on both instances.
+    const cursors: string[] = [];
+    for (const updates of onDown) {
+      const interruption = await updates.next(10_000).then(
+        () => "an update",
+        (error: Error) => error.message,
+      );
+      expect(interruption).toContain("SUBSCRIPTION_INTERRUPTED");
+      cursors.push((JSON.parse(interruption) as Array<{ extensions: { cursor: string } }>)[0]!.extensions.cursor);
+    }
+    // The other shards carry on: a click on the live shard's transfer reaches both of its subscribers.
+    const t0 = Date.now();
+    expect((await postReceipt(instances[0]!.url, click(up.providerMessageId, t0))).status).toBe(200);
+    for (const updates of onUp) expect((await updates.next(15_000)).data?.transferUpdated).toMatchObject({ event: { event: "ACTION" } });
+    // Webhooks for the downed shard's transfer are still acknowledged: PostgreSQL holds them.
+    expect((await postReceipt(instances[1]!.url, click(down.providerMessageId, t0 + 1))).status).toBe(200);
+    for (const instance of instances) {
+      expect((await fetch(`${instance.url}/healthz`)).status).toBe(200);
+      expect((await ready(instance)).status).toBe(503);
+      expect(instance.exit()).toBeNull();
+    }
+
+    await cluster.start(downOwner);
+    for (const instance of instances) await eventually(async () => ((await ready(instance)).status === 200 ? true : undefined), "/readyz to see the shard again", 30_000);
+
+    // Resumed with each interruption's cursor: the click stored during the outage, then a live one.
+    const resumed = instances.map((instance, i) => resumingSubscriber(client(instance), down.transfer.id, { after: cursors[i] }));
+    await eventually(() => (resumed.every((watcher) => watcher.events.length >= 1) ? true : undefined), "the outage's click to be replayed");
+    expect((await postReceipt(instances[0]!.url, click(down.providerMessageId, t0 + 2))).status).toBe(200);
+    await eventually(() => (resumed.every((watcher) => watcher.events.length >= 2) ? true : undefined), "a live click after the shard came back");
+    const stored = await eventIdsInOrder(database!.url, down.transfer.id);
+    for (const watcher of resumed) {
+      watcher.stop();
+      expect(watcher.failures).toEqual([]);
+      expect(watcher.events.map((event) => event.id)).toEqual(stored.slice(-2));
+    }
+    for (const instance of instances) expect(instance.exit()).toBeNull();
+  }, 120_000);
+});
