@@ -107,6 +107,16 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     connectTimeoutMs: config.databaseTimeouts.connectMs,
     statementTimeoutMs: config.databaseTimeouts.statementMs,
   });
+  // Pure reads that may lag the primary a little; the subscription feed's replay stays on the primary, where the fold just wrote.
+  const readDatabase = config.databaseReadUrl
+    ? await openDatabase({
+        url: config.databaseReadUrl,
+        dataDir: config.dataDir,
+        connectTimeoutMs: config.databaseTimeouts.connectMs,
+        statementTimeoutMs: config.databaseTimeouts.statementMs,
+        migrate: false,
+      })
+    : undefined;
   const databaseGate = new DatabaseGate({ timeoutMs: config.databaseTimeouts.requestMs, failureThreshold: 5, openMs: 1000 });
   const events: TransferEvents = createTransferEvents(config, log);
   const metrics = createMetrics();
@@ -190,7 +200,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       publishUpdates: (updates) => events.publishUpdates(updates),
     }),
     transferFeed: new TransferFeedService({ db: database.db, listen: (transferId) => events.listen(transferId) }),
-    history: new ReceiptHistoryService(database.db),
+    history: new ReceiptHistoryService(readDatabase?.db ?? database.db),
     suppressions: new SuppressionService(database.db),
     deliveryPolicies: new DeliveryPolicyService(database.db),
     webhookSources: new WebhookSourceService(database.db, {
@@ -301,6 +311,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       await events.close();
       await rateLimits.close();
       await database.close();
+      await readDatabase?.close();
     },
   };
 }

@@ -88,6 +88,7 @@ const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: optionalString,
+  DATABASE_READ_URL: optionalString,
   REDIS_URL: optionalString,
   /** Seed nodes, comma-separated: `redis://host:port` (or bare `host:port`), credentials in the first. */
   REDIS_CLUSTER_URLS: optionalString.transform((value, ctx) => {
@@ -205,6 +206,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl?: string;
+  /** A replica (or any read-only copy) for pure reads that may lag the primary a little: receipt history. */
+  databaseReadUrl?: string;
   redisUrl?: string;
   /** Pubsub on a Redis Cluster (sharded channels), given by its seed nodes. */
   redisClusterUrls?: string[];
@@ -367,6 +370,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const e = parseEnvironment(env);
   const authConfigured = Boolean(e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL);
   if (e.REDIS_URL && e.REDIS_CLUSTER_URLS) throw new ConfigError("set REDIS_URL or REDIS_CLUSTER_URLS, not both");
+  if (e.DATABASE_READ_URL && !e.DATABASE_URL) throw new ConfigError("DATABASE_READ_URL needs DATABASE_URL: a replica of what?");
   if (e.DATABASE_URL && !authConfigured) {
     throw new ConfigError("DATABASE_URL is set but neither AUTH_JWT_SECRET nor AUTH_JWKS_URL is: refusing to start");
   }
@@ -398,6 +402,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
     redisUrl: e.REDIS_URL,
     redisClusterUrls: e.REDIS_CLUSTER_URLS,
     auth: {

@@ -117,6 +117,13 @@ describe("configuration", () => {
     await expect(load({ REDIS_URL: "redis://127.0.0.1:6379", REDIS_CLUSTER_URLS: "10.0.0.1:7000" })).rejects.toThrow(/not both/);
   });
 
+  it("DATABASE_READ_URL is a replica of DATABASE_URL, and means nothing without it", async () => {
+    const primary = { DATABASE_URL: "postgres://db/ackline", AUTH_JWT_SECRET: "secret" };
+    expect((await load(primary)).databaseReadUrl).toBeUndefined();
+    expect((await load({ ...primary, DATABASE_READ_URL: "postgres://replica/ackline" })).databaseReadUrl).toBe("postgres://replica/ackline");
+    await expect(load({ DATABASE_READ_URL: "postgres://replica/ackline" })).rejects.toThrow(/DATABASE_READ_URL needs DATABASE_URL/);
+  });
+
   it("reads per-provider rate limits (sends per second, optional burst), none by default", async () => {
     expect((await load({})).dispatchRateLimits.size).toBe(0);
     const limits = (await load({ DISPATCH_RATE_LIMITS: "twilio=10:20, cpaas=0.5" })).dispatchRateLimits;
