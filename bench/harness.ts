@@ -138,16 +138,18 @@ export async function metricsText(url: string): Promise<string> {
 
 export type BenchDatabase = ReturnType<typeof drizzle<typeof schema>>;
 
-/** A real Ackline in its own process on a fresh database, sending to `cpaasUrl`; `db` is the bench's own client to it. */
-export async function startAckline(cpaasUrl: string): Promise<{ server: ChildServer; db: BenchDatabase }> {
-  const { url: databaseUrl } = await createBenchDatabase();
-  const dataDir = await mkdtemp(path.join(tmpdir(), "ackline-bench-"));
-  onCleanup("remove data dir", () => rm(dataDir, { recursive: true, force: true }));
+/** The bench's own drizzle client to a bench database, closed at cleanup. */
+export function benchClient(databaseUrl: string): BenchDatabase {
   const client = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   onCleanup("close bench database client", () => client.end({ timeout: 2 }));
+  return drizzle(client, { schema });
+}
 
-  log("starting Ackline (PostgreSQL + Redis + fake CPaaS) in its own process");
-  const server = await startServer("Ackline", "./ackline-server.ts", {
+/** The environment of an Ackline process on `databaseUrl`, Redis and the fake CPaaS at `cpaasUrl`, with a data dir of its own. */
+export async function acklineEnv(databaseUrl: string, cpaasUrl: string): Promise<Record<string, string>> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), "ackline-bench-"));
+  onCleanup("remove data dir", () => rm(dataDir, { recursive: true, force: true }));
+  return {
     PORT: "0",
     HOST: "127.0.0.1",
     LOG_LEVEL: "silent",
@@ -160,8 +162,16 @@ export async function startAckline(cpaasUrl: string): Promise<{ server: ChildSer
     CPAAS_API_URL: cpaasUrl,
     CPAAS_TOKEN,
     ROLE: "all",
-  });
-  return { server, db: drizzle(client, { schema }) };
+  };
+}
+
+/** A real Ackline in its own process on a fresh database, sending to `cpaasUrl`; `db` is the bench's own client to it. */
+export async function startAckline(cpaasUrl: string): Promise<{ server: ChildServer; db: BenchDatabase }> {
+  const { url: databaseUrl } = await createBenchDatabase();
+  const db = benchClient(databaseUrl);
+  log("starting Ackline (PostgreSQL + Redis + fake CPaaS) in its own process");
+  const server = await startServer("Ackline", "./ackline-server.ts", await acklineEnv(databaseUrl, cpaasUrl));
+  return { server, db };
 }
 
 // ───────────────────────────── seeding ─────────────────────────────
