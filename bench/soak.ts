@@ -6,7 +6,8 @@
  * their last cursor, as the README tells clients to.
  *
  * It reports webhooks and deliveries per second, webhook → subscriber latency (p50/p99 over every
- * delivery, and over those of subscribers never interrupted), server memory per connection, and
+ * delivery, over those of webhooks posted before the kill, and over those of subscribers never
+ * interrupted), server memory per connection (resident memory grown while subscribing), and
  * the counts that must be zero: acknowledged webhooks not stored, events a subscriber missed, and
  * events a subscriber got twice. Knobs: SOAK_SUBSCRIBERS (5000), SOAK_TRANSFERS (1000),
  * SOAK_RATE (webhooks/s, 200), SOAK_DURATION_S (120). Not part of `npm test`.
@@ -66,7 +67,9 @@ async function main() {
 
   // ── subscribers ──
   const sentAt = new Map<number, number>();
-  const latencies = { all: [] as number[], neverInterrupted: [] as number[] };
+  /** Every delivery; those of webhooks posted before the kill (steady state); those to subscribers never interrupted. */
+  const latencies = { all: [] as number[], beforeKill: [] as number[], neverInterrupted: [] as number[] };
+  let killedAt = Number.POSITIVE_INFINITY;
   const subscribers = seeded.length === 0 ? [] : Array.from({ length: SUBSCRIBERS }, (_, index) => ({
     transferId: seeded[index % seeded.length]!.transferId,
     home: instances[index % INSTANCES]!,
@@ -112,6 +115,7 @@ async function main() {
             if (postedAt === undefined) return;
             const latency = performance.now() - postedAt;
             latencies.all.push(latency);
+            if (postedAt < killedAt) latencies.beforeKill.push(latency);
             if (subscriber.resumes === 0) latencies.neverInterrupted.push(latency);
           },
           error: (error: unknown) => {
@@ -166,6 +170,7 @@ async function main() {
     await sleep((DURATION_S * 1000) / 2);
     const victim = instances[1]!;
     victim.up = false;
+    killedAt = performance.now();
     process.kill(victim.server.pid, "SIGKILL");
     log(`killed ${victim.name} (SIGKILL)`);
     await sleep(1000);
@@ -219,7 +224,7 @@ async function main() {
     memoryPerConnectionKB: perConnection.map((bytes) => Math.round(bytes / 102.4) / 10),
     webhooks: { posted, acknowledged: acknowledged.length, refused, acknowledgedPerSecond: Math.round(acknowledged.length / postingSeconds), stored: stored.size },
     deliveries: { total: deliveries, perSecond: Math.round(deliveries / postingSeconds) },
-    latencyMs: { all: ms(latencies.all), neverInterrupted: ms(latencies.neverInterrupted) },
+    latencyMs: { all: ms(latencies.all), beforeKill: ms(latencies.beforeKill), neverInterrupted: ms(latencies.neverInterrupted) },
     resumes: subscribers.reduce((sum, subscriber) => sum + subscriber.resumes, 0),
     counts: { acknowledgedLost, missed, duplicated, unexpectedErrors: unexpectedErrors.length },
   };
