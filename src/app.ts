@@ -139,7 +139,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     if (!shuttingDown) return;
     await reply.code(503).header("retry-after", RETRY_AFTER_SECONDS).header("connection", "close").send({ error: "shutting down, retry later" });
   });
-  const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
+  const rateLimits = createRateLimits(config.rateLimits, config, log);
   const mutationLimit = createMutationLimit(rateLimits.mutations);
 
   let listeningUrl = `http://${config.host}:${config.port}`;

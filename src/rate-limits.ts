@@ -2,6 +2,8 @@ import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { RateLimit, RateLimitSettings } from "./config.js";
 import type { Logger } from "./logger.js";
+import type { RedisTarget } from "./pubsub/pubsub.js";
+import { connectCluster } from "./pubsub/redis-cluster-bus.js";
 
 /** How counting one went: refused past the limit, and the whole seconds until the window ends. */
 export interface Count {
@@ -89,14 +91,19 @@ export interface RateLimits {
 const BLOCKED_CHANNEL = "ackline:rate:blocked";
 
 /**
- * The limits, in Redis when `redisUrl` is set (blocks announced to every instance on a channel).
+ * The limits, in Redis or a Redis Cluster when one is configured (blocks announced to every
+ * instance on a channel: a plain channel, which a cluster carries to every node).
  * Should Redis fail, each instance counts in its own memory meanwhile (the insurance limiter)
  * rather than refuse or wave everything through.
  */
-export function createRateLimits(settings: RateLimitSettings, redisUrl: string | undefined, log: Logger): RateLimits {
-  const redis = redisUrl ? new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
+export function createRateLimits(settings: RateLimitSettings, target: RedisTarget, log: Logger): RateLimits {
+  const connect = (options: { enableOfflineQueue?: boolean }) => {
+    if (target.redisClusterUrls) return connectCluster(target.redisClusterUrls, options, { maxRetriesPerRequest: 1 });
+    return target.redisUrl ? new Redis(target.redisUrl, { ...options, maxRetriesPerRequest: 1 }) : undefined;
+  };
+  const redis = connect({ enableOfflineQueue: false });
   // Subscribing waits for the connection, so this one queues its commands.
-  const announcements = redisUrl && settings.authFailures ? new Redis(redisUrl, { maxRetriesPerRequest: 1 }) : undefined;
+  const announcements = settings.authFailures ? connect({}) : undefined;
   for (const client of [redis, announcements]) client?.on("error", (error) => log.warn({ err: error }, "rate-limit redis connection error"));
   const limiter = (name: string, limit: RateLimit | null): SharedLimit => {
     if (!limit) return new SharedLimit(null);

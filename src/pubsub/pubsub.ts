@@ -92,18 +92,18 @@ export class TransferEvents implements EventPublisher {
   }
 }
 
-/** Where the topics go: a Redis Cluster's seed nodes, else one Redis, else (one instance alone) this process. */
-export interface PubsubTarget {
+/** What instances share: a Redis Cluster's seed nodes, else one Redis, else nothing (one instance alone, in-process). */
+export interface RedisTarget {
   redisUrl?: string;
   redisClusterUrls?: string[];
 }
 
-function createBus(target: PubsubTarget, log: Logger): MessageBus {
+function createBus(target: RedisTarget, log: Logger): MessageBus {
   if (target.redisClusterUrls) return createRedisClusterBus(target.redisClusterUrls, log);
   if (target.redisUrl) return createRedisBus(target.redisUrl, log);
   return new MemoryBus();
 }
 
-export function createTransferEvents(target: PubsubTarget, log: Logger): TransferEvents {
+export function createTransferEvents(target: RedisTarget, log: Logger): TransferEvents {
   return new TransferEvents(createBus(target, log), log);
 }

@@ -1,5 +1,5 @@
 import calculateSlot from "cluster-key-slot";
-import { Cluster, Redis } from "ioredis";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { MessageBus, TopicListener } from "./bus.js";
 import { closeClient, REDIS_COMMON_OPTIONS, RedisSubscriptions, SUBSCRIBER_OPTIONS, whenReady } from "./redis-bus.js";
@@ -52,20 +52,24 @@ export class RedisClusterBus implements MessageBus {
   }
 }
 
-/** `urls`: seed nodes, `redis://[user:password@]host:port`; the cluster tells the client about the rest. */
-export function createRedisClusterBus(urls: string[], log: Logger): RedisClusterBus {
+/**
+ * A cluster client from seed URLs (`redis://[user:password@]host:port`; the cluster tells the
+ * client about the other nodes), the credentials of the first seed used on every node.
+ */
+export function connectCluster(urls: string[], options: ClusterOptions, nodeOptions: RedisOptions): Cluster {
   const seeds = urls.map((url) => new URL(url));
   const credentials = { username: decodeURIComponent(seeds[0]!.username) || undefined, password: decodeURIComponent(seeds[0]!.password) || undefined };
-  const cluster = new Cluster(
+  return new Cluster(
     seeds.map((seed) => ({ host: seed.hostname, port: Number(seed.port || 6379) })),
-    {
-      ...REDIS_COMMON_OPTIONS,
-      // While the cluster is down a publish fails at once (logged) rather than queue without bound;
-      // a node's short blip is waited out by its own connection.
-      enableOfflineQueue: false,
-      redisOptions: { ...credentials, maxRetriesPerRequest: 2 },
-    },
+    { ...options, redisOptions: { ...credentials, ...nodeOptions } },
   );
+}
+
+export function createRedisClusterBus(urls: string[], log: Logger): RedisClusterBus {
+  // While the cluster is down a publish fails at once (logged) rather than queue without bound;
+  // a node's short blip is waited out by its own connection.
+  const cluster = connectCluster(urls, { ...REDIS_COMMON_OPTIONS, enableOfflineQueue: false }, { maxRetriesPerRequest: 2 });
+  const credentials = { username: cluster.options.redisOptions?.username, password: cluster.options.redisOptions?.password };
   cluster.on("error", (error: Error) => log.warn({ err: error }, "redis cluster error"));
   cluster.on("node error", (error: Error, node: string) => log.warn({ err: error, node }, "redis cluster node error"));
   return new RedisClusterBus(cluster, (nodeKey) => {

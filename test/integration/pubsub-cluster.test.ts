@@ -1,8 +1,8 @@
 import type { Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TransferUpdatedDocument } from "../generated/graphql.js";
+import { SuppressAddressDocument, TransferUpdatedDocument } from "../generated/graphql.js";
 import { startFakeCpaas } from "../helpers/fake-cpaas.js";
-import { subscribe, wsClient } from "../helpers/graphql.js";
+import { graphql, subscribe, wsClient } from "../helpers/graphql.js";
 import { startPrivateRedisCluster, type PrivateRedisCluster } from "../helpers/private-redis-cluster.js";
 import { eventIdsInOrder, resumingSubscriber } from "../helpers/resuming-subscriber.js";
 import { startServerProcess, type ServerProcess } from "../helpers/server-process.js";
@@ -13,6 +13,8 @@ import { eventually, uniqueTenant } from "../helpers/wait.js";
 import { click, postReceipt } from "../helpers/webhooks.js";
 
 const topicOf = (transferId: string) => `ackline.transfer.${transferId}`;
+/** Per token, counted in the cluster: more than the set-up's transfers, so only the rate-limit test reaches it. */
+const MUTATIONS_PER_MINUTE = 50;
 
 /**
  * Two Ackline instances (processes of their own, so anything that would end one shows) on one
@@ -34,7 +36,7 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cl
     cluster = await startPrivateRedisCluster(3);
     database = await createTestDatabase();
     cpaas = await startFakeCpaas();
-    const env = { DATABASE_URL: database!.url, REDIS_CLUSTER_URLS: cluster.urls.join(","), CPAAS_API_URL: cpaas.url };
+    const env = { DATABASE_URL: database!.url, REDIS_CLUSTER_URLS: cluster.urls.join(","), CPAAS_API_URL: cpaas.url, RATE_LIMIT_MUTATIONS: `${MUTATIONS_PER_MINUTE}/1m` };
     // One after the other: the first migrates the database.
     instances = [await startServerProcess(env), await startServerProcess(env)];
     token = await tokenFor(uniqueTenant("cluster"));
@@ -88,6 +90,15 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cl
       expect(update).toMatchObject({ transfer: { id: sent.transfer.id }, event: { event: "ACTION", transferId: sent.transfer.id } });
     }
     for (const instance of instances) expect(instance.exit()).toBeNull();
+  }, 60_000);
+
+  it("rate limits are counted in the cluster, shared by both instances: past the limit a token is refused on either", async () => {
+    const limited = await tokenFor(uniqueTenant("cluster-limit"));
+    const suppress = (index: number) => graphql(instances[index % 2]!.url, SuppressAddressDocument, { input: { phone: `+1416555${String(8000 + index)}` } }, limited);
+    for (let index = 0; index < MUTATIONS_PER_MINUTE; index++) expect((await suppress(index)).body.errors).toBeUndefined();
+    for (const index of [MUTATIONS_PER_MINUTE, MUTATIONS_PER_MINUTE + 1]) {
+      expect((await suppress(index)).body.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED" });
+    }
   }, 60_000);
 
   it("a shard that goes down interrupts only its own topics' subscribers and ends no process; they resume with no gap once it is back", async () => {

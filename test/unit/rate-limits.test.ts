@@ -6,7 +6,7 @@ const silent = pino({ level: "silent" });
 
 describe("rate limits without Redis (embedded mode): kept in the process", () => {
   it("a limit refuses past its count, with the seconds left in its window", async () => {
-    const limits = createRateLimits({ mutations: { points: 2, durationSeconds: 60 }, authFailures: null, recipient: null, webhookSource: null }, undefined, silent);
+    const limits = createRateLimits({ mutations: { points: 2, durationSeconds: 60 }, authFailures: null, recipient: null, webhookSource: null }, {}, silent);
     expect(await limits.mutations.consume("t:a")).toBeUndefined();
     expect(await limits.mutations.consume("t:a")).toBeUndefined();
     const retryAfter = await limits.mutations.consume("t:a");
@@ -19,7 +19,7 @@ describe("rate limits without Redis (embedded mode): kept in the process", () =>
   });
 
   it("the last allowed failure blocks the key for the rest of its window; other keys are not blocked", async () => {
-    const limits = createRateLimits({ mutations: null, authFailures: { points: 2, durationSeconds: 30 }, recipient: null, webhookSource: null }, undefined, silent);
+    const limits = createRateLimits({ mutations: null, authFailures: { points: 2, durationSeconds: 30 }, recipient: null, webhookSource: null }, {}, silent);
     await limits.authFailures.recordFailure("192.0.2.1");
     expect(limits.authFailures.blockedFor("192.0.2.1")).toBeUndefined();
     await limits.authFailures.recordFailure("192.0.2.1");
