@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const ackline = await createAckline(config);
   const url = await ackline.listen();
   ackline.log.info(
-    { url, database: config.databaseUrl ? "postgres" : "pglite", pubsub: config.redisUrl ? "redis" : "memory", providers: config.providers, role: config.role },
+    { url, database: config.databaseUrl ? "postgres" : "pglite", pubsub: config.redisClusterUrls ? "redis-cluster" : config.redisUrl ? "redis" : "memory", providers: config.providers, role: config.role },
     `Ackline listening on ${url} (GraphQL and graphql-ws at ${url}/graphql, webhooks at ${url}/webhooks/<provider>)`,
   );
   const token = await developmentToken(config);
