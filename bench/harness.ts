@@ -162,6 +162,8 @@ export async function acklineEnv(databaseUrl: string, cpaasUrl: string): Promise
     CPAAS_API_URL: cpaasUrl,
     CPAAS_TOKEN,
     ROLE: "all",
+    // The latency phase shares a few graphql-ws sockets among thousands of subscriptions.
+    WS_MAX_SUBSCRIPTIONS_PER_SOCKET: "10000",
   };
 }
 
