@@ -232,9 +232,12 @@ export interface Config {
     vonageSignatureSecret?: string;
     rbmClientToken?: string;
     sinchSecret?: string;
+    /** `user:password`, like `enablexBasic`. */
     infobipBasic?: string;
+    /** SendGrid's Event Webhook verification key: base64 DER (SubjectPublicKeyInfo) of an ECDSA P-256 key. */
     sendgridPublicKey?: string;
     mailgunSigningKey?: string;
+    /** The one SNS topic whose SES notifications (and subscription) this door accepts. */
     sesTopicArn?: string;
   };
   /** SNS signing certificates known in advance (URL → PEM), for machines that cannot fetch them. */

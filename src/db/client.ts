@@ -1,7 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
-import { sql } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -109,6 +108,3 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   return { db, kind: "pglite", concurrency: 1, close: () => pglite.close() };
 }
 
-export async function pingDatabase(db: Database): Promise<void> {
-  await db.execute(sql`SELECT 1`);
-}

@@ -2,7 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Database, Transaction } from "../db/client.js";
 import { textArray, timestamp } from "../db/sql.js";
 import { GroupCommitter } from "../domain/group-commit.js";
-import type { DeliveryOutcome, SuppressionRecord, TransferUpdate } from "../domain/model.js";
+import type { DeliveryAttemptRecord, SuppressionRecord, TransferUpdate } from "../domain/model.js";
 import { type IncomingEvent, type MessageDecisions, ownMessageEvent, recordMessageDecisions } from "../domain/receipt-store.js";
 import type { Logger } from "../logger.js";
 import type { SendOutcome } from "./adapter.js";
@@ -40,16 +40,8 @@ interface MessageWrite {
 }
 
 /** Every attempt is kept: when, through whom, how it ended, the provider's code. */
-interface AttemptRow {
+interface AttemptRow extends DeliveryAttemptRecord {
   tenantId: string;
-  messageId: string;
-  attempt: number;
-  at: Date;
-  provider: string;
-  outcome: DeliveryOutcome;
-  code: number | null;
-  error: string | null;
-  retryAt: Date | null;
 }
 
 interface Plan {

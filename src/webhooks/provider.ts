@@ -1,25 +1,11 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { z } from "zod";
+import type { Config } from "../config.js";
 import type { NormalizedEvent, TemplateUpdate } from "../domain/model.js";
 
-/** Secrets each door verifies with; an absent one means the door refuses everything (fail closed). */
-export interface WebhookSecrets {
-  generic?: string;
-  enablexBasic?: string;
-  standard?: string;
-  twilioAuthToken?: string;
-  vonageSignatureSecret?: string;
-  rbmClientToken?: string;
-  sinchSecret?: string;
-  /** `user:password`, like `enablexBasic`. */
-  infobipBasic?: string;
-  /** SendGrid's Event Webhook verification key: base64 DER (SubjectPublicKeyInfo) of an ECDSA P-256 key. */
-  sendgridPublicKey?: string;
-  mailgunSigningKey?: string;
-  /** The one SNS topic whose SES notifications (and subscription) this door accepts. */
-  sesTopicArn?: string;
-}
+/** Secrets each door verifies with (read from the environment, or a tenant's source); an absent one means the door refuses everything (fail closed). */
+export type WebhookSecrets = Config["webhookSecrets"];
 
 export interface ParsedDelivery {
   events: NormalizedEvent[];
