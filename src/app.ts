@@ -3,6 +3,7 @@ import { ApolloServer } from "@apollo/server";
 import proxyAddr from "@fastify/proxy-addr";
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as delay } from "node:timers/promises";
 import { GraphQLError } from "graphql";
 import { type AccessTokenVerifier, createAccessTokenVerifier, developmentToken, extractBearer } from "./auth/access-tokens.js";
 import { SigningKeys } from "./auth/signing-keys.js";
@@ -307,7 +308,10 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     async close() {
       shuttingDown = true;
       stopSimulator();
-      await Promise.all([dispatcher?.stop(), applier.stop(), websocket?.close(), closeHttp(http, config.shutdownTimeoutMs / 2)]);
+      // Bounded: a pass stuck on a database that is gone ends once the connections below are closed.
+      const stopped = Promise.all([dispatcher?.stop(), applier.stop(), websocket?.close(), closeHttp(http, config.shutdownTimeoutMs / 2)]);
+      stopped.catch(() => {}); // one that fails after the bound has nobody left to tell
+      await Promise.race([stopped, delay(config.shutdownTimeoutMs, undefined, { ref: false })]);
       await apollo.stop();
       await events.close();
       await rateLimits.close();
