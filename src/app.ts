@@ -19,7 +19,9 @@ import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
 import { SuppressionService } from "./domain/suppression.service.js";
 import { SecretBox } from "./domain/secret-box.js";
 import { TransferFeedService } from "./domain/transfer-feed.service.js";
+import { DownloadService } from "./domain/download.service.js";
 import { TransferService } from "./domain/transfer.service.js";
+import { UnsubscribeService } from "./domain/unsubscribe.service.js";
 import { WebhookSourceService } from "./domain/webhook-source.service.js";
 import { ThreadedReceiptApplier } from "./applier/threaded-applier.js";
 import { createAdapters } from "./delivery/adapters.js";
@@ -166,9 +168,10 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
           leaseMs: config.dispatchLeaseMs,
           throttle: config.dispatchRateLimits.size > 0 ? new SendThrottle(database.db, config.dispatchRateLimits) : undefined,
         });
+  const publishUpdates = (updates: TransferUpdate[]) => events.publishUpdates(updates);
   // Every role folds: appended events are folded by whichever instance gets to them first.
   const applierOptions = {
-    publishUpdates: (updates: TransferUpdate[]) => events.publishUpdates(updates),
+    publishUpdates,
     onError: (error: unknown) => log.error({ err: error, component: "receipt-applier" }, "folding receipts failed; retrying"),
     backlogLimit: config.receiptBacklogLimit,
   };
@@ -198,8 +201,9 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
         const adapter = adapters[message.channel];
         return adapter.provider === message.provider && adapter.revoke ? adapter.revoke(message) : undefined;
       },
-      publishUpdates: (updates) => events.publishUpdates(updates),
+      publishUpdates,
     }),
+    downloads: new DownloadService({ db: database.db, publishUpdates }),
     transferFeed: new TransferFeedService({ db: database.db, listen: (transferId) => events.listen(transferId) }),
     history: new ReceiptHistoryService(readDatabase?.db ?? database.db),
     suppressions: new SuppressionService(database.db),
@@ -265,8 +269,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     });
     await http.register(async (pages) => {
       await securePages(pages, { downloadUrlTemplate: config.downloadUrlTemplate });
-      await pages.register(downloadRoutes, { signingKeys, transfers: services.transfers, downloadUrlTemplate: config.downloadUrlTemplate, limit: rateLimits.recipient });
-      await pages.register(unsubscribeRoutes, { signingKeys, transfers: services.transfers, limit: rateLimits.recipient });
+      await pages.register(downloadRoutes, { signingKeys, downloads: services.downloads, downloadUrlTemplate: config.downloadUrlTemplate, limit: rateLimits.recipient });
+      await pages.register(unsubscribeRoutes, { signingKeys, unsubscribes: new UnsubscribeService({ db: database.db, publishUpdates }), limit: rateLimits.recipient });
       await pages.register(rootRoutes, { baseUrl: publicBaseUrl, developmentToken: () => developmentToken(config), secretsFile: storedSecretsFile(config.dataDir) });
     });
   }

@@ -1,6 +1,6 @@
 import type { Transaction } from "../db/client.js";
 import { auditLog } from "../db/schema.js";
-import type { Caller } from "./transfer.service.js";
+import type { Caller } from "./caller.js";
 
 /** Appends to the audit log, in the caller's transaction: who, when, from where, what. */
 export async function recordAudit(

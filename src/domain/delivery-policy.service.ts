@@ -4,7 +4,7 @@ import type { Database, Queryable } from "../db/client.js";
 import { deliveryPolicies } from "../db/schema.js";
 import { recordAudit } from "./audit.js";
 import { type DeliveryPolicy, deliveryPolicySchema, policyOf } from "./delivery-policy.js";
-import type { Caller } from "./transfer.service.js";
+import type { Caller } from "./caller.js";
 import { parseInput } from "./validation.js";
 
 /** A tenant's policy as it stands, with who set it last (null: the default, never set). */

@@ -3,7 +3,7 @@ import type { Database } from "../db/client.js";
 import { messages, transfers } from "../db/schema.js";
 import { fallbackChannel, policyOf } from "./delivery-policy.js";
 import type { Channel, TransferUpdate } from "./model.js";
-import { queueMessages } from "./transfer.service.js";
+import { queueMessages } from "./message-queue.js";
 
 const SWEEP_BATCH = 25;
 

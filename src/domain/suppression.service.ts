@@ -15,7 +15,7 @@ import {
   type SuppressionReason,
   type SuppressionRecord,
 } from "./model.js";
-import type { Caller } from "./transfer.service.js";
+import type { Caller } from "./caller.js";
 
 /** The receipt events that suppress the address they came from, and why. */
 const SUPPRESSING_EVENTS: Partial<Record<ReceiptEventType, SuppressionReason>> = { OPT_OUT: "OPT_OUT", COMPLAINT: "COMPLAINT" };

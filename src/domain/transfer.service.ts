@@ -1,17 +1,20 @@
 import { createHash } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Principal } from "../auth/access-tokens.js";
-import type { Database, Transaction } from "../db/client.js";
+import type { Database } from "../db/client.js";
 import { messages, transfers } from "../db/schema.js";
 import { recordAudit } from "./audit.js";
+import type { Caller } from "./caller.js";
 import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
 import { emailSchema, parseInput, phoneSchema } from "./validation.js";
-import { CHANNELS, type Channel, type OwnEventSource, type RevokeOutcome, type TransferRecord, type TransferUpdate, type TransferView } from "./model.js";
-import { fallbackDueAt, initialMessages, type PlannedMessage, policyOf } from "./delivery-policy.js";
+import { CHANNELS, type Channel, type RevokeOutcome, type TransferUpdate, type TransferView } from "./model.js";
+import { initialMessages } from "./delivery-policy.js";
 import { tenantDeliveryPolicy } from "./delivery-policy.service.js";
-import { type IncomingEvent, loadTransferViews, ownMessageEvent, storeEvents } from "./receipt-store.js";
+import { queueMessages } from "./message-queue.js";
+import { loadTransferViews, ownMessageEvent, storeEvents } from "./receipt-store.js";
+import { lockOwnTransfer } from "./transfer-access.js";
 
 const DEFAULT_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 const MAX_LIFETIME_MS = 90 * 24 * 3600 * 1000;
@@ -43,21 +46,6 @@ const resendSchema = z.object({
 });
 
 export type ResendCommand = z.input<typeof resendSchema>;
-
-const recordDownloadSchema = z.object({
-  transferId: z.string().min(1),
-  downloadedAt: z.date().optional(),
-  idempotencyKey: z.string().min(1).max(255).optional(),
-});
-
-export type RecordDownloadCommand = z.input<typeof recordDownloadSchema>;
-
-/** Who asked, from where: every change lands in the audit log with it. */
-export interface Caller {
-  principal: Principal;
-  ip?: string;
-  client?: string;
-}
 
 export interface TransferServiceDeps {
   db: Database;
@@ -147,7 +135,7 @@ export class TransferService {
    */
   async revoke(caller: Caller, transferId: string, reason: string | undefined, now = new Date()): Promise<TransferView> {
     const { updates, inFlight } = await this.deps.db.transaction(async (tx) => {
-      const transfer = await this.lockOwnTransfer(tx, caller.principal, transferId);
+      const transfer = await lockOwnTransfer(tx, caller.principal, transferId);
       if (transfer.revokedAt) return { updates: [], inFlight: [] };
       await tx.update(transfers).set({ revokedAt: now, updatedAt: now }).where(eq(transfers.id, transferId));
       const own = await tx
@@ -208,7 +196,7 @@ export class TransferService {
   async resend(caller: Caller, command: ResendCommand, now = new Date()): Promise<TransferView> {
     const input = parseInput(resendSchema, command);
     const queued = await this.deps.db.transaction(async (tx) => {
-      const transfer = await this.lockOwnTransfer(tx, caller.principal, input.transferId);
+      const transfer = await lockOwnTransfer(tx, caller.principal, input.transferId);
       if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });
       if (transfer.expiresAt.getTime() <= now.getTime()) throw new DomainError("CONFLICT", "the transfer has expired", { transferId: transfer.id });
       const channel = input.channel ?? (transfer.recipientPhone ? "RCS" : "EMAIL");
@@ -227,166 +215,10 @@ export class TransferService {
     return view!;
   }
 
-  /**
-   * Records a download the partner's own storage saw: the transfer becomes DOWNLOADED (above
-   * READ), with a DOWNLOADED event. The same idempotency key records it once.
-   */
-  async recordDownload(caller: Caller, command: RecordDownloadCommand, now = new Date()): Promise<TransferView> {
-    const input = parseInput(recordDownloadSchema, command);
-    const at = input.downloadedAt ?? now;
-    if (at.getTime() > now.getTime()) throw new DomainError("BAD_USER_INPUT", "downloadedAt must not be in the future", { field: "downloadedAt" });
-    const updates = await this.deps.db.transaction(async (tx) => {
-      const transfer = await this.lockOwnTransfer(tx, caller.principal, input.transferId);
-      const dedupeKey = `download:${transfer.id}:${input.idempotencyKey ?? newId("dl")}`;
-      const stored = await markDownloaded(tx, transfer, { at, source: "api", dedupeKey, metadata: { recorded_by: caller.principal.subject } }, now);
-      if (stored.length > 0) await recordAudit(tx, caller, "transfer.download", transfer.id, { downloadedAt: at.toISOString(), idempotencyKey: input.idempotencyKey ?? null }, now);
-      return stored;
-    });
-    this.deps.publishUpdates(updates);
-    const [view] = await loadTransferViews(this.deps.db, [input.transferId]);
-    return view!;
-  }
-
-  /** A transfer as its signed download link shows it to the recipient (the link has been verified). */
-  async forLink(transferId: string): Promise<TransferRecord | undefined> {
-    const [transfer] = await this.deps.db.select().from(transfers).where(eq(transfers.id, transferId));
-    return transfer;
-  }
-
-  /** The recipient downloads through the signed link: recorded like `recordDownload`, audited as the recipient. */
-  async recordLinkDownload(transferId: string, client: { ip?: string; userAgent?: string }, now = new Date()): Promise<TransferView> {
-    const updates = await this.deps.db.transaction(async (tx) => {
-      const [transfer] = await tx.select().from(transfers).where(eq(transfers.id, transferId)).for("update");
-      if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
-      const metadata = { ip: client.ip ?? null, user_agent: client.userAgent ?? null };
-      const stored = await markDownloaded(tx, transfer, { at: now, source: "gateway", dedupeKey: `download:${transfer.id}:${newId("dl")}`, metadata }, now);
-      await recordAudit(tx, recipientOf(transfer.tenantId, client), "transfer.download", transfer.id, { via: "link" }, now);
-      return stored;
-    });
-    this.deps.publishUpdates(updates);
-    const [view] = await loadTransferViews(this.deps.db, [transferId]);
-    return view!;
-  }
-
-  /**
-   * The recipient unsubscribes from an email (its one-click link): an OPT_OUT on that message,
-   * which suppresses the address for the tenant. Doing it again changes nothing.
-   */
-  async recordUnsubscribe(messageId: string, client: { ip?: string; userAgent?: string; oneClick: boolean }, now = new Date()): Promise<{ email: string }> {
-    const { updates, email } = await this.deps.db.transaction(async (tx) => {
-      const [row] = await tx.select({ message: messages, transfer: transfers }).from(messages).innerJoin(transfers, eq(transfers.id, messages.transferId)).where(eq(messages.id, messageId));
-      const address = row?.message.channel === "EMAIL" ? row.transfer.recipientEmail : null;
-      if (!row || !address) throw new DomainError("NOT_FOUND", `email message ${messageId} not found`);
-      const metadata = { via: client.oneClick ? "one-click" : "page", ip: client.ip ?? null, user_agent: client.userAgent ?? null };
-      const optOut = ownMessageEvent(row.message, "OPT_OUT", { occurredAt: now, metadata, source: "unsubscribe", dedupeKey: `unsubscribe:${messageId}` });
-      const stored = await storeEvents(tx, [optOut], now);
-      if (stored.outcomes[0]?.stored) await recordAudit(tx, recipientOf(row.transfer.tenantId, client), "suppression.unsubscribe", row.transfer.id, { address }, now);
-      return { updates: stored.updates, email: address };
-    });
-    this.deps.publishUpdates(updates);
-    return { email };
-  }
-
-  /** The caller's transfer, locked; another tenant's is as absent as a missing one. */
-  private async lockOwnTransfer(tx: Transaction, principal: Principal, transferId: string) {
-    const [transfer] = await tx
-      .select()
-      .from(transfers)
-      .where(and(eq(transfers.id, transferId), eq(transfers.tenantId, principal.tenantId)))
-      .for("update");
-    if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
-    return transfer;
-  }
-
   /** Null when absent or another tenant's: the caller cannot tell the two apart. */
   async get(principal: Principal, id: string): Promise<TransferView | null> {
     const [view] = await loadTransferViews(this.deps.db, [id]);
     return view && view.tenantId === principal.tenantId ? view : null;
   }
-}
-
-/** The recipient, acting through a signed link: audited under the tenant whose transfer it is. */
-function recipientOf(tenantId: string, client: { ip?: string; userAgent?: string }): Caller {
-  return { principal: { tenantId, subject: "recipient", scopes: new Set(), expiresAt: 0 }, ip: client.ip, client: client.userAgent };
-}
-
-/**
- * Marks the (locked) transfer downloaded — the first download's time stands — and stores the
- * DOWNLOADED event. Nothing is downloaded from a revoked transfer, or after its expiry.
- */
-async function markDownloaded(
-  tx: Transaction,
-  transfer: Pick<TransferRecord, "id" | "revokedAt" | "expiresAt">,
-  download: { at: Date; source: OwnEventSource; dedupeKey: string; metadata: Record<string, unknown> },
-  now: Date,
-): Promise<TransferUpdate[]> {
-  if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });
-  if (download.at.getTime() >= transfer.expiresAt.getTime()) throw new DomainError("CONFLICT", "the transfer had expired by then", { transferId: transfer.id });
-  await tx
-    .update(transfers)
-    .set({ downloadedAt: sql`coalesce(${transfers.downloadedAt}, ${download.at.toISOString()}::timestamptz)`, updatedAt: now })
-    .where(eq(transfers.id, transfer.id));
-  const event: IncomingEvent = {
-    event: "DOWNLOADED",
-    occurredAt: download.at,
-    provider: "ackline",
-    source: download.source,
-    correlation: { transferId: transfer.id },
-    dedupeKey: download.dedupeKey,
-    metadata: download.metadata,
-    raw: { transfer_id: transfer.id, event: "downloaded", ...download.metadata },
-  };
-  return (await storeEvents(tx, [event], now)).updates;
-}
-
-/** A transfer as queueing reads it: where it goes, until when, under which policy. */
-type QueueTarget = Pick<typeof transfers.$inferSelect, "id" | "tenantId" | "recipientPhone" | "recipientEmail" | "expiresAt" | "deliveryPolicy">;
-
-/**
- * Queues planned messages, each with its QUEUED event saying why, and arms each one's fallback
- * timer by the transfer's policy. A known idempotency key, or a second fallback of the same
- * message, queues nothing.
- */
-export async function queueMessages(
-  tx: Transaction,
-  transfer: QueueTarget,
-  planned: Array<PlannedMessage & { fallbackOfMessageId?: string }>,
-  options: { providerFor: (channel: Channel) => string; now: Date; idempotencyKey?: string },
-): Promise<TransferUpdate[]> {
-  const { now } = options;
-  const policy = policyOf(transfer.deliveryPolicy);
-  const rows = planned.map((plan) => {
-    const messageId = newId("msg");
-    return {
-      id: messageId,
-      tenantId: transfer.tenantId,
-      transferId: transfer.id,
-      channel: plan.channel,
-      provider: options.providerFor(plan.channel),
-      clientMessageId: messageId,
-      idempotencyKey: options.idempotencyKey ?? null,
-      status: "QUEUED" as const,
-      nextAttemptAt: plan.notBefore,
-      fallbackOfMessageId: plan.fallbackOfMessageId ?? null,
-      fallbackReason: plan.fallbackOfMessageId ? plan.reason : null,
-      fallbackAt: fallbackDueAt(policy, plan.channel, transfer, plan.notBefore),
-      createdAt: now,
-      updatedAt: now,
-    };
-  });
-  const queued = await tx.insert(messages).values(rows).onConflictDoNothing().returning();
-  if (queued.length === 0) return [];
-  const reasons = new Map(planned.map((plan, index) => [rows[index]!.id, plan.reason]));
-  // Every arrow in the flow is a stored event: queueing a message is the first, and it says why.
-  const events = queued.map((message) => {
-    const metadata = {
-      reason: reasons.get(message.id),
-      ...(message.fallbackOfMessageId && { fallback_of: message.fallbackOfMessageId }),
-      ...(message.nextAttemptAt > now && { scheduled_for: message.nextAttemptAt.toISOString() }),
-      ...(message.fallbackAt && { fallback_at: message.fallbackAt.toISOString() }),
-    };
-    return ownMessageEvent(message, "QUEUED", { occurredAt: now, metadata });
-  });
-  return (await storeEvents(tx, events, now)).updates;
 }
 

@@ -8,7 +8,7 @@ import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
 import type { WebhookSourceRecord } from "./model.js";
 import type { SecretBox } from "./secret-box.js";
-import type { Caller } from "./transfer.service.js";
+import type { Caller } from "./caller.js";
 import { parseInput } from "./validation.js";
 
 /** Checks a provider's secrets as a tenant gives them (the webhook edge knows each provider's keys). */

@@ -8,7 +8,9 @@ import type { DeliveryPolicyService } from "../domain/delivery-policy.service.js
 import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
 import type { TransferFeedService } from "../domain/transfer-feed.service.js";
-import type { Caller, TransferService } from "../domain/transfer.service.js";
+import type { Caller } from "../domain/caller.js";
+import type { DownloadService } from "../domain/download.service.js";
+import type { TransferService } from "../domain/transfer.service.js";
 import type { WebhookSourceService } from "../domain/webhook-source.service.js";
 
 export interface GraphQLServices {
@@ -16,6 +18,7 @@ export interface GraphQLServices {
   /** Bounds every operation's wait for the database (see database-deadline.ts). */
   databaseGate: DatabaseGate;
   transfers: TransferService;
+  downloads: DownloadService;
   transferFeed: TransferFeedService;
   history: ReceiptHistoryService;
   suppressions: SuppressionService;

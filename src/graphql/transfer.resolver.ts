@@ -39,7 +39,7 @@ export class TransferResolver {
   @Authorized("transfers:write")
   @Mutation(() => Transfer, { description: "Records that the recipient downloaded the file: the transfer becomes DOWNLOADED (a revoked transfer is a CONFLICT)" })
   async recordDownload(@Arg("input", () => RecordDownloadInput) input: RecordDownloadInput, @Ctx() context: GraphQLContext): Promise<Transfer> {
-    return Transfer.from(await context.services.transfers.recordDownload(callerOf(context), withoutNulls({ ...input })));
+    return Transfer.from(await context.services.downloads.recordDownload(callerOf(context), withoutNulls({ ...input })));
   }
 
   @Authorized("transfers:read")

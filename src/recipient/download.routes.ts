@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { SigningKeys } from "../auth/signing-keys.js";
 import { DomainError } from "../domain/errors.js";
 import type { TransferRecord } from "../domain/model.js";
-import type { TransferService } from "../domain/transfer.service.js";
+import type { DownloadService } from "../domain/download.service.js";
 import type { SharedLimit } from "../rate-limits.js";
 import { html, perAddressLimit, type LinkRequest, verifiedLinkId } from "./html.js";
 import { landingPage, recordedPage, unavailablePage } from "./pages.js";
@@ -11,7 +11,7 @@ export interface DownloadRoutesOptions {
   /** Requests per client address (`RATE_LIMIT_RECIPIENT`). */
   limit: SharedLimit;
   signingKeys: SigningKeys;
-  transfers: TransferService;
+  downloads: DownloadService;
   /** Where the file is served after the download is recorded; `{transferId}` is replaced. */
   downloadUrlTemplate?: string;
 }
@@ -32,7 +32,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   async function linkedTransfer(request: LinkRequest, reply: FastifyReply): Promise<TransferRecord | undefined> {
     const transferId = await verifiedLinkId(options.signingKeys, request, "download", reply);
     if (!transferId) return undefined;
-    const transfer = await options.transfers.forLink(transferId);
+    const transfer = await options.downloads.forLink(transferId);
     if (!transfer) {
       await html(reply, 403, unavailablePage("The link is not valid."));
       return undefined;
@@ -54,7 +54,7 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
     const transfer = await linkedTransfer(request, reply);
     if (!transfer) return reply;
     try {
-      await options.transfers.recordLinkDownload(transfer.id, { ip: request.ip, userAgent: request.headers["user-agent"] });
+      await options.downloads.recordLinkDownload(transfer.id, { ip: request.ip, userAgent: request.headers["user-agent"] });
     } catch (error) {
       if (error instanceof DomainError && error.code === "CONFLICT") return html(reply, 410, unavailablePage(error.message));
       throw error;

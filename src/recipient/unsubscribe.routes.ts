@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { SigningKeys } from "../auth/signing-keys.js";
 import { DomainError } from "../domain/errors.js";
-import type { TransferService } from "../domain/transfer.service.js";
+import type { UnsubscribeService } from "../domain/unsubscribe.service.js";
 import type { SharedLimit } from "../rate-limits.js";
 import { html, perAddressLimit, verifiedLinkId } from "./html.js";
 import { unavailablePage, unsubscribedPage, unsubscribePage } from "./pages.js";
@@ -10,7 +10,7 @@ export interface UnsubscribeRoutesOptions {
   /** Requests per client address (`RATE_LIMIT_RECIPIENT`). */
   limit: SharedLimit;
   signingKeys: SigningKeys;
-  transfers: TransferService;
+  unsubscribes: UnsubscribeService;
 }
 
 type UnsubscribeRequest = { Params: { id: string }; Querystring: { tok?: string }; Body: string | undefined };
@@ -34,7 +34,7 @@ export const unsubscribeRoutes: FastifyPluginAsync<UnsubscribeRoutesOptions> = a
     if (!messageId) return reply;
     const oneClick = new URLSearchParams(request.body ?? "").get("List-Unsubscribe") === "One-Click";
     try {
-      const { email } = await options.transfers.recordUnsubscribe(messageId, { ip: request.ip, userAgent: request.headers["user-agent"], oneClick });
+      const { email } = await options.unsubscribes.recordUnsubscribe(messageId, { ip: request.ip, userAgent: request.headers["user-agent"], oneClick });
       return html(reply, 200, unsubscribedPage(email));
     } catch (error) {
       if (error instanceof DomainError && error.code === "NOT_FOUND") return html(reply, 403, unavailablePage("The link is not valid."));

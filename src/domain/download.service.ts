@@ -1,0 +1,100 @@
+import { eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Database, Transaction } from "../db/client.js";
+import { transfers } from "../db/schema.js";
+import { recordAudit } from "./audit.js";
+import { type Caller, recipientOf } from "./caller.js";
+import { DomainError } from "./errors.js";
+import { newId } from "./ids.js";
+import type { OwnEventSource, TransferRecord, TransferUpdate, TransferView } from "./model.js";
+import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
+import { lockOwnTransfer } from "./transfer-access.js";
+import { parseInput } from "./validation.js";
+
+const recordDownloadSchema = z.object({
+  transferId: z.string().min(1),
+  downloadedAt: z.date().optional(),
+  idempotencyKey: z.string().min(1).max(255).optional(),
+});
+
+export type RecordDownloadCommand = z.input<typeof recordDownloadSchema>;
+
+export interface DownloadServiceDeps {
+  db: Database;
+  publishUpdates(updates: TransferUpdate[]): void;
+}
+
+/** Downloads: reported by the partner's storage, or made by the recipient through the link. */
+export class DownloadService {
+  constructor(private readonly deps: DownloadServiceDeps) {}
+
+  /**
+   * Records a download the partner's own storage saw: the transfer becomes DOWNLOADED (above
+   * READ), with a DOWNLOADED event. The same idempotency key records it once.
+   */
+  async recordDownload(caller: Caller, command: RecordDownloadCommand, now = new Date()): Promise<TransferView> {
+    const input = parseInput(recordDownloadSchema, command);
+    const at = input.downloadedAt ?? now;
+    if (at.getTime() > now.getTime()) throw new DomainError("BAD_USER_INPUT", "downloadedAt must not be in the future", { field: "downloadedAt" });
+    const updates = await this.deps.db.transaction(async (tx) => {
+      const transfer = await lockOwnTransfer(tx, caller.principal, input.transferId);
+      const dedupeKey = `download:${transfer.id}:${input.idempotencyKey ?? newId("dl")}`;
+      const stored = await markDownloaded(tx, transfer, { at, source: "api", dedupeKey, metadata: { recorded_by: caller.principal.subject } }, now);
+      if (stored.length > 0) await recordAudit(tx, caller, "transfer.download", transfer.id, { downloadedAt: at.toISOString(), idempotencyKey: input.idempotencyKey ?? null }, now);
+      return stored;
+    });
+    this.deps.publishUpdates(updates);
+    const [view] = await loadTransferViews(this.deps.db, [input.transferId]);
+    return view!;
+  }
+
+  /** A transfer as its signed download link shows it to the recipient (the link has been verified). */
+  async forLink(transferId: string): Promise<TransferRecord | undefined> {
+    const [transfer] = await this.deps.db.select().from(transfers).where(eq(transfers.id, transferId));
+    return transfer;
+  }
+
+  /** The recipient downloads through the signed link: recorded like `recordDownload`, audited as the recipient. */
+  async recordLinkDownload(transferId: string, client: { ip?: string; userAgent?: string }, now = new Date()): Promise<TransferView> {
+    const updates = await this.deps.db.transaction(async (tx) => {
+      const [transfer] = await tx.select().from(transfers).where(eq(transfers.id, transferId)).for("update");
+      if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
+      const metadata = { ip: client.ip ?? null, user_agent: client.userAgent ?? null };
+      const stored = await markDownloaded(tx, transfer, { at: now, source: "gateway", dedupeKey: `download:${transfer.id}:${newId("dl")}`, metadata }, now);
+      await recordAudit(tx, recipientOf(transfer.tenantId, client), "transfer.download", transfer.id, { via: "link" }, now);
+      return stored;
+    });
+    this.deps.publishUpdates(updates);
+    const [view] = await loadTransferViews(this.deps.db, [transferId]);
+    return view!;
+  }
+}
+
+/**
+ * Marks the (locked) transfer downloaded — the first download's time stands — and stores the
+ * DOWNLOADED event. Nothing is downloaded from a revoked transfer, or after its expiry.
+ */
+async function markDownloaded(
+  tx: Transaction,
+  transfer: Pick<TransferRecord, "id" | "revokedAt" | "expiresAt">,
+  download: { at: Date; source: OwnEventSource; dedupeKey: string; metadata: Record<string, unknown> },
+  now: Date,
+): Promise<TransferUpdate[]> {
+  if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });
+  if (download.at.getTime() >= transfer.expiresAt.getTime()) throw new DomainError("CONFLICT", "the transfer had expired by then", { transferId: transfer.id });
+  await tx
+    .update(transfers)
+    .set({ downloadedAt: sql`coalesce(${transfers.downloadedAt}, ${download.at.toISOString()}::timestamptz)`, updatedAt: now })
+    .where(eq(transfers.id, transfer.id));
+  const event: IncomingEvent = {
+    event: "DOWNLOADED",
+    occurredAt: download.at,
+    provider: "ackline",
+    source: download.source,
+    correlation: { transferId: transfer.id },
+    dedupeKey: download.dedupeKey,
+    metadata: download.metadata,
+    raw: { transfer_id: transfer.id, event: "downloaded", ...download.metadata },
+  };
+  return (await storeEvents(tx, [event], now)).updates;
+}
