@@ -182,6 +182,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
         connectTimeoutMs: config.databaseTimeouts.connectMs,
         statementTimeoutMs: config.databaseTimeouts.statementMs,
         logLevel: config.logLevel,
+        pubsub: { redisUrl: config.redisUrl, redisClusterUrls: config.redisClusterUrls },
       })
     : new ReceiptApplier({ ...applierOptions, db: database.db });
   const receipts = new ReceiptService(database.db, {

@@ -2,11 +2,13 @@ import { parentPort, workerData } from "node:worker_threads";
 import { openDatabase } from "../db/client.js";
 import { ReceiptApplier } from "../domain/receipt-applier.js";
 import { createLogger } from "../logger.js";
+import { createTransferEvents } from "../pubsub/pubsub.js";
 import type { ApplierThreadData, FromApplierThread, ToApplierThread } from "./threaded-applier.js";
 
 /**
- * The receipt applier on a thread of its own: it folds with its own connections and sends what
- * it folded back to the main thread, which publishes it. Started by ThreadedReceiptApplier.
+ * The receipt applier on a thread of its own: it folds with its own connections and publishes what
+ * it folded on its own Redis connection, or, with no Redis, sends it to the main thread's
+ * in-process bus. Started by ThreadedReceiptApplier.
  */
 const data = workerData as ApplierThreadData;
 const port = parentPort!;
@@ -21,9 +23,10 @@ const database = await openDatabase({
   statementTimeoutMs: data.statementTimeoutMs,
   migrate: false,
 });
+const shared = data.pubsub.redisUrl || data.pubsub.redisClusterUrls ? createTransferEvents(data.pubsub, log) : undefined;
 const applier = new ReceiptApplier({
   db: database.db,
-  publishUpdates: (updates) => send({ type: "updates", updates }),
+  publishUpdates: shared ? (updates) => shared.publishUpdates(updates) : (updates) => send({ type: "updates", updates }),
   onError: (error) => log.error({ err: error }, "folding receipts failed; retrying"),
   backlogLimit: data.backlogLimit,
   onCounted: (events) => send({ type: "backlog", events }),
@@ -34,7 +37,7 @@ port.on("message", (message: ToApplierThread) => {
   else if (message === "stop") {
     void applier
       .stop()
-      .then(() => database.close())
+      .then(() => Promise.all([database.close(), shared?.close()]))
       .finally(() => port.close());
   }
 });

@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { Applier } from "../domain/receipt-applier.js";
 import type { TransferUpdate } from "../domain/model.js";
+import type { RedisTarget } from "../pubsub/pubsub.js";
 
 export interface ApplierThreadData {
   databaseUrl: string;
@@ -9,6 +10,8 @@ export interface ApplierThreadData {
   statementTimeoutMs: number;
   backlogLimit: number;
   logLevel: string;
+  /** Where instances share updates: with Redis the thread publishes them itself; without, it hands them to the main thread's in-process bus. */
+  pubsub: RedisTarget;
 }
 
 export type ToApplierThread = "wake" | "stop";
@@ -22,9 +25,11 @@ const STOP_TIMEOUT_MS = 10_000;
 /**
  * Runs the receipt applier on a worker thread. Folding is most of the CPU a receipt costs after
  * it is acknowledged (correlation, row mapping, the fold itself): on its own thread it no longer
- * competes with the webhook door and GraphQL for the event loop, and uses a second core. Updates
- * come back here to be published, so subscribers see exactly what they would with the applier
- * in-process. Only for PostgreSQL: PGlite is one connection inside this thread.
+ * competes with the webhook door and GraphQL for the event loop, and uses a second core.
+ * Subscribers see exactly what they would with the applier in-process: with Redis the thread
+ * publishes what it folded on its own connection, so the main thread neither copies nor
+ * serializes updates nobody here may be watching; with the in-process bus they come back here to
+ * be published. Only for PostgreSQL: PGlite is one connection inside this thread.
  */
 export class ThreadedReceiptApplier implements Applier {
   private worker: Worker | undefined;
@@ -41,8 +46,8 @@ export class ThreadedReceiptApplier implements Applier {
 
   start(): void {
     this.stopping = false;
-    const { databaseUrl, connectTimeoutMs, statementTimeoutMs, backlogLimit, logLevel } = this.options;
-    const workerData: ApplierThreadData = { databaseUrl, connectTimeoutMs, statementTimeoutMs, backlogLimit, logLevel };
+    const { databaseUrl, connectTimeoutMs, statementTimeoutMs, backlogLimit, logLevel, pubsub } = this.options;
+    const workerData: ApplierThreadData = { databaseUrl, connectTimeoutMs, statementTimeoutMs, backlogLimit, logLevel, pubsub };
     // Run from TypeScript sources (development, tests), the thread loads its module through tsx too.
     const worker = import.meta.url.endsWith(".ts")
       ? new Worker(`import("tsx/esm/api").then(({ tsImport }) => tsImport(${JSON.stringify(new URL("./applier-thread.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`, {
