@@ -7,16 +7,23 @@ import type { NormalizedEvent, TemplateUpdate } from "../domain/model.js";
 /** Secrets each door verifies with (read from the environment, or a tenant's source); an absent one means the door refuses everything (fail closed). */
 export type WebhookSecrets = Config["webhookSecrets"];
 
-export interface ParsedDelivery {
+/** A delivery's canonical content, read from its raw body (and the request parts its door names) without any secret. */
+export interface NormalizedDelivery {
   events: NormalizedEvent[];
   templateUpdates: TemplateUpdate[];
   /** The answer the provider expects once the events are stored (default: Ackline's JSON receipt). */
   reply?: { contentType: string; body: string };
+}
+
+/** What verification found that the door acts on once the delivery is accepted. */
+export interface Verification {
   /** A single-use token the provider signed: refused if already spent, spent once the delivery is durably accepted. */
   replayToken?: ReplayToken;
   /** An SNS SubscribeURL (already validated) to visit once the delivery is accepted: confirms the subscription. */
   confirmSubscription?: string;
 }
+
+export type ParsedDelivery = NormalizedDelivery & Verification;
 
 export interface ReplayToken {
   token: string;
@@ -31,12 +38,36 @@ export interface WebhookRequest {
   url: string;
 }
 
-/** One provider's door: verify the raw bytes, then normalize. Nothing else. Synchronous where its checks allow. */
-export interface WebhookProvider<Result extends ParsedDelivery | Promise<ParsedDelivery> = ParsedDelivery | Promise<ParsedDelivery>> {
+type Checked = Verification | void | Promise<Verification | void>;
+
+/** One provider's door, in its own file: verify the raw bytes, then normalize. Nothing else. Synchronous where its checks allow. */
+interface WebhookDoor<Check extends Checked> {
   name: string;
   /** The secrets a tenant gives for its own source of this provider (GraphQL `secrets`), as this door verifies with them. */
   sourceSecrets: z.ZodType<WebhookSecrets>;
+  /** The headers `normalize` reads (lower case): the delivery log keeps these and the URL for a replay, never a credential. */
+  normalizedHeaders?: readonly string[];
+  /** Signature, credentials, timestamp window and replay checks on the raw bytes and headers: throws a WebhookRejection. */
+  verify(rawBody: Buffer, request: WebhookRequest, secrets: WebhookSecrets, now: Date): Check;
+  /** Raw body → canonical events, with no secret and no clock check: a replay runs it alone on a logged delivery, `now` its receipt time. */
+  normalize(rawBody: Buffer, request: WebhookRequest, now: Date): NormalizedDelivery;
+}
+
+export interface WebhookProvider<Result extends ParsedDelivery | Promise<ParsedDelivery> = ParsedDelivery | Promise<ParsedDelivery>> extends WebhookDoor<Checked> {
+  /** `verify`, then `normalize`: what the live door runs. */
   parse(rawBody: Buffer, request: WebhookRequest, secrets: WebhookSecrets, now: Date): Result;
+}
+
+/** A door from its two halves; `parse` runs them in order (synchronously when `verify` is). */
+export function webhookProvider<Check extends Checked>(door: WebhookDoor<Check>): WebhookProvider<Check extends Promise<unknown> ? Promise<ParsedDelivery> : ParsedDelivery> {
+  return {
+    ...door,
+    parse(rawBody, request, secrets, now) {
+      const verified = door.verify(rawBody, request, secrets, now);
+      const parsed = (verification: Verification | void): ParsedDelivery => ({ ...door.normalize(rawBody, request, now), ...verification });
+      return (verified instanceof Promise ? verified.then(parsed) : parsed(verified)) as Check extends Promise<unknown> ? Promise<ParsedDelivery> : ParsedDelivery;
+    },
+  };
 }
 
 /** One secret as a tenant gives it. */
@@ -261,7 +292,7 @@ const MAX_DEDUPE_KEY_LENGTH = 4 * MAX_PROVIDER_ID_LENGTH;
  * free-form metadata, say): refused as malformed rather than failing in the store. A few length
  * checks per event, so it costs the door nothing measurable.
  */
-export function refuseUnindexableKeys(delivery: ParsedDelivery): void {
+export function refuseUnindexableKeys(delivery: NormalizedDelivery): void {
   for (const event of delivery.events) {
     if (event.dedupeKey.length > MAX_DEDUPE_KEY_LENGTH) throw malformed(`the event's key is longer than ${MAX_DEDUPE_KEY_LENGTH} characters`);
     for (const [name, value] of Object.entries(event.correlation)) {

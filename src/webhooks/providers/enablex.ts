@@ -4,13 +4,13 @@ import {
   basicSourceSecrets,
   isStopReply,
   malformed,
-  type ParsedDelivery,
+  type NormalizedDelivery,
   parseJsonBody,
   parseProviderTime,
   providerId,
   transferIdFromPostback,
   verifyBasic,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /** EnableX RCS: one JSON notification per POST, routed by `type`; HTTP Basic auth. */
@@ -45,15 +45,17 @@ const payloadSchema = z.discriminatedUnion(
   { error: (issue) => (issue.code === "invalid_union" ? "type must be text, file, message, template, suggestion, location or typing" : undefined) },
 );
 
-export const enablex: WebhookProvider<ParsedDelivery> = {
+export const enablex = webhookProvider({
   name: "enablex",
   sourceSecrets: basicSourceSecrets((enablexBasic) => ({ enablexBasic })),
-  parse(rawBody, { headers }, secrets): ParsedDelivery {
+  verify(_rawBody, { headers }, secrets) {
     verifyBasic(headers.authorization, secrets.enablexBasic, "EnableX");
+  },
+  normalize(rawBody): NormalizedDelivery {
     const payload = parseJsonBody(rawBody, payloadSchema);
     const occurredAt = parseProviderTime(payload.timestamp);
     const common = { occurredAt, channel: "RCS" as const, raw: payload };
-    const event = (fields: Omit<NormalizedEvent, keyof typeof common>): ParsedDelivery => ({
+    const event = (fields: Omit<NormalizedEvent, keyof typeof common>): NormalizedDelivery => ({
       events: [{ ...common, ...fields }],
       templateUpdates: [],
     });
@@ -111,4 +113,4 @@ export const enablex: WebhookProvider<ParsedDelivery> = {
         throw malformed("unsupported EnableX notification type");
     }
   },
-};
+});

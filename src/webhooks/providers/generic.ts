@@ -3,14 +3,14 @@ import type { Channel, ReceiptEventType } from "../../domain/model.js";
 import {
   hmacSha256,
   malformed,
-  type ParsedDelivery,
+  type NormalizedDelivery,
   parseJsonBody,
   parseProviderTime,
   providerId,
   safeEqual,
   sourceSecretsOf,
   unauthorized,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /** The common CPaaS format (the seed's): hex HMAC-SHA256 of the raw body in `X-Webhook-Signature`. */
@@ -41,17 +41,18 @@ const payloadSchema = z.object({
   metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
-export const generic: WebhookProvider<ParsedDelivery> = {
+export const generic = webhookProvider({
   name: "generic",
   sourceSecrets: sourceSecretsOf(["secret"], ({ secret }) => ({ generic: secret })),
-  parse(rawBody, { headers }, secrets) {
+  verify(rawBody, { headers }, secrets) {
     if (!secrets.generic) throw unauthorized("generic webhook secret is not configured");
     const signature = String(headers["x-webhook-signature"] ?? "");
     if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw unauthorized("missing or malformed X-Webhook-Signature");
     if (!safeEqual(Buffer.from(signature, "hex"), hmacSha256(secrets.generic, rawBody))) {
       throw unauthorized("signature does not match");
     }
-
+  },
+  normalize(rawBody): NormalizedDelivery {
     const payload = parseJsonBody(rawBody, payloadSchema);
     const occurredAt = parseProviderTime(payload.timestamp);
     if (payload.event in TEMPLATE_EVENTS) {
@@ -85,4 +86,4 @@ export const generic: WebhookProvider<ParsedDelivery> = {
       templateUpdates: [],
     };
   },
-};
+});

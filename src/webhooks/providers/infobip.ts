@@ -5,7 +5,7 @@ import {
   e164,
   isStopReply,
   malformed,
-  type ParsedDelivery,
+  type NormalizedDelivery,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
@@ -13,7 +13,7 @@ import {
   providerId,
   transferIdFromPostback,
   verifyBasic,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /*
@@ -139,12 +139,12 @@ function normalize(result: Record<string, unknown>, path: Array<string | number>
   throw malformed(`${path.join(".")}: neither a delivery report (status), a seen report (seenAt), a typing indicator (event) nor an inbound message (message, text)`);
 }
 
-export const infobip: WebhookProvider<ParsedDelivery> = {
+export const infobip = webhookProvider({
   name: "infobip",
   sourceSecrets: basicSourceSecrets((infobipBasic) => ({ infobipBasic })),
-  parse(rawBody, { headers }, secrets, now) {
-    verifyBasic(headers.authorization, secrets.infobipBasic, "Infobip");
+  verify: (_rawBody, { headers }, secrets) => verifyBasic(headers.authorization, secrets.infobipBasic, "Infobip"),
+  normalize(rawBody, _request, now): NormalizedDelivery {
     const { results } = parseJsonBody(rawBody, bodySchema);
     return { events: results.map((result, index) => normalize(result, ["results", index], now)), templateUpdates: [] };
   },
-};
+});

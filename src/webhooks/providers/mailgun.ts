@@ -3,7 +3,8 @@ import { messageIdFromEmailMessageId } from "../../domain/email-message-id.js";
 import type { ReceiptEventType } from "../../domain/model.js";
 import {
   hmacSha256,
-  type ParsedDelivery,
+  type NormalizedDelivery,
+  type Verification,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
@@ -12,7 +13,7 @@ import {
   safeEqual,
   sourceSecretsOf,
   unauthorized,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /*
@@ -58,8 +59,8 @@ const eventSchema = z.looseObject({
   message: z.looseObject({ headers: z.looseObject({ "message-id": providerId.optional() }).optional() }).optional(),
 });
 
-/** Verifies the body's signature block and returns it, with the whole body. */
-function verifiedSignature(rawBody: Buffer, signingKey: string | undefined, now: Date) {
+/** Verifies the body's signature block; its token is single-use. */
+function verifySignature(rawBody: Buffer, signingKey: string | undefined, now: Date): Verification {
   if (!signingKey) throw unauthorized("Mailgun webhook signing key is not configured");
   const body = parseJsonBody(rawBody, signedSchema);
   const { timestamp, token, signature, "parent-signature": parentSignature } = body.signature;
@@ -69,14 +70,15 @@ function verifiedSignature(rawBody: Buffer, signingKey: string | undefined, now:
   if (!matches) throw unauthorized("Mailgun signature does not match");
   const signedAt = new Date(Number(timestamp) * 1000);
   requireFresh(signedAt, now, MAX_SIGNATURE_AGE_SECONDS, "Mailgun signature timestamp");
-  return { body, token, signedAt };
+  return { replayToken: { token, expiresAt: new Date(signedAt.getTime() + MAX_SIGNATURE_AGE_SECONDS * 1000) } };
 }
 
-export const mailgun: WebhookProvider<ParsedDelivery> = {
+export const mailgun = webhookProvider({
   name: "mailgun",
   sourceSecrets: sourceSecretsOf(["signingKey"], ({ signingKey }) => ({ mailgunSigningKey: signingKey })),
-  parse(rawBody, _request, secrets, now) {
-    const { body, token, signedAt } = verifiedSignature(rawBody, secrets.mailgunSigningKey, now);
+  verify: (rawBody, _request, secrets, now) => verifySignature(rawBody, secrets.mailgunSigningKey, now),
+  normalize(rawBody): NormalizedDelivery {
+    const body = parseJsonBody(rawBody, signedSchema);
     const data = parsePayload(body["event-data"], eventSchema);
     // A temporary failure is history: Mailgun keeps trying. A permanent one is a hard bounce.
     const temporary = data.event === "failed" && data.severity !== "permanent";
@@ -109,7 +111,6 @@ export const mailgun: WebhookProvider<ParsedDelivery> = {
         },
       ],
       templateUpdates: [],
-      replayToken: { token, expiresAt: new Date(signedAt.getTime() + MAX_SIGNATURE_AGE_SECONDS * 1000) },
     };
   },
-};
+});

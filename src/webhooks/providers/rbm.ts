@@ -4,7 +4,7 @@ import type { NormalizedEvent, ReceiptEventType } from "../../domain/model.js";
 import {
   isStopReply,
   malformed,
-  type ParsedDelivery,
+  type NormalizedDelivery,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
@@ -14,7 +14,7 @@ import {
   sourceSecretsOf,
   transferIdFromPostback,
   unauthorized,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /*
@@ -110,7 +110,7 @@ function decodeEvent(data: Buffer): Record<string, unknown> {
 }
 
 /** Normalizes one agent event; null when it is acknowledged with nothing to store. */
-function normalize(event: Record<string, unknown>, publishTime: string | undefined, now: Date): NormalizedEvent | null {
+function normalizeEvent(event: Record<string, unknown>, publishTime: string | undefined, now: Date): NormalizedEvent | null {
   const occurredAt = (sendTime: string | undefined) => {
     const time = sendTime ?? publishTime;
     return time ? parseProviderTime(time) : now;
@@ -175,24 +175,31 @@ function normalize(event: Record<string, unknown>, publishTime: string | undefin
   throw malformed("message.data: neither eventType (an event) nor text, userFile, location or suggestionResponse (a user message)");
 }
 
-export const rbm: WebhookProvider<ParsedDelivery> = {
+/** The body: the console's set-up handshake, or a Pub/Sub push envelope with its decoded `message.data`. */
+function readBody(rawBody: Buffer): { handshake: z.infer<typeof handshakeSchema> } | { message: z.infer<typeof envelopeSchema>["message"]; data: Buffer } {
+  const body = parseJsonBody(rawBody, z.record(z.string(), z.unknown()));
+  if (!("message" in body) && "clientToken" in body) return { handshake: parsePayload(body, handshakeSchema) };
+  const { message } = parsePayload(body, envelopeSchema);
+  return { message, data: Buffer.from(message.data, "base64") };
+}
+
+export const rbm = webhookProvider({
   name: "rbm",
   sourceSecrets: sourceSecretsOf(["clientToken"], ({ clientToken }) => ({ rbmClientToken: clientToken })),
-  parse(rawBody, { headers }, secrets, now) {
+  verify(rawBody, { headers }, secrets) {
     const clientToken = secrets.rbmClientToken;
     if (!clientToken) throw unauthorized("RBM client token is not configured");
-    const body = parseJsonBody(rawBody, z.record(z.string(), z.unknown()));
-
-    if (!("message" in body) && "clientToken" in body) {
-      const handshake = parsePayload(body, handshakeSchema);
-      if (!safeEqual(Buffer.from(handshake.clientToken), Buffer.from(clientToken))) throw unauthorized("clientToken does not match");
-      return { events: [], templateUpdates: [], reply: { contentType: "text/plain; charset=utf-8", body: handshake.secret } };
+    const body = readBody(rawBody);
+    if ("handshake" in body) {
+      if (!safeEqual(Buffer.from(body.handshake.clientToken), Buffer.from(clientToken))) throw unauthorized("clientToken does not match");
+    } else {
+      verifySignature(body.data, headers["x-goog-signature"], clientToken);
     }
-
-    const { message } = parsePayload(body, envelopeSchema);
-    const data = Buffer.from(message.data, "base64");
-    verifySignature(data, headers["x-goog-signature"], clientToken);
-    const event = normalize(decodeEvent(data), message.publishTime, now);
+  },
+  normalize(rawBody, _request, now): NormalizedDelivery {
+    const body = readBody(rawBody);
+    if ("handshake" in body) return { events: [], templateUpdates: [], reply: { contentType: "text/plain; charset=utf-8", body: body.handshake.secret } };
+    const event = normalizeEvent(decodeEvent(body.data), body.message.publishTime, now);
     return { events: event ? [event] : [], templateUpdates: [] };
   },
-};
+});

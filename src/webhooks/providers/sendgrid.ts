@@ -4,14 +4,14 @@ import { z } from "zod";
 import { messageIdFromEmailMessageId } from "../../domain/email-message-id.js";
 import type { NormalizedEvent, ReceiptEventType } from "../../domain/model.js";
 import {
-  type ParsedDelivery,
+  type NormalizedDelivery,
   parseJsonBody,
   parseProviderTime,
   providerId,
   requireFresh,
   sourceSecretsOf,
   unauthorized,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /*
@@ -120,11 +120,11 @@ function normalize(event: SendGridEvent, type: ReceiptEventType): NormalizedEven
   };
 }
 
-export const sendgrid: WebhookProvider<ParsedDelivery> = {
+export const sendgrid = webhookProvider({
   name: "sendgrid",
   sourceSecrets: sourceSecretsOf(["publicKey"], ({ publicKey }) => ({ sendgridPublicKey: publicKey })),
-  parse(rawBody, { headers }, secrets, now) {
-    verifySendGridSignature(rawBody, headers, secrets.sendgridPublicKey, now);
+  verify: (rawBody, { headers }, secrets, now) => verifySendGridSignature(rawBody, headers, secrets.sendgridPublicKey, now),
+  normalize(rawBody): NormalizedDelivery {
     const events = parseJsonBody(rawBody, z.array(eventSchema));
     return {
       events: events.flatMap((event) => {
@@ -134,4 +134,4 @@ export const sendgrid: WebhookProvider<ParsedDelivery> = {
       templateUpdates: [],
     };
   },
-};
+});

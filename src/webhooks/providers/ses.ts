@@ -4,7 +4,8 @@ import { messageIdFromEmailMessageId } from "../../domain/email-message-id.js";
 import type { NormalizedEvent, ReceiptEventType } from "../../domain/model.js";
 import {
   malformed,
-  type ParsedDelivery,
+  type NormalizedDelivery,
+  type Verification,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
@@ -13,7 +14,7 @@ import {
   requireFresh,
   sourceSecretsOf,
   unauthorized,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 import { snsCertificates, snsUrl } from "../sns-certificates.js";
 
@@ -216,10 +217,10 @@ function eventsOf(envelope: Envelope): NormalizedEvent[] {
   }));
 }
 
-export const ses: WebhookProvider<Promise<ParsedDelivery>> = {
+export const ses = webhookProvider({
   name: "ses",
   sourceSecrets: sourceSecretsOf(["topicArn"], ({ topicArn }) => ({ sesTopicArn: topicArn })),
-  async parse(rawBody, { headers }, secrets, now) {
+  async verify(rawBody, { headers }, secrets, now): Promise<Verification> {
     if (!secrets.sesTopicArn) throw unauthorized("SES topic ARN is not configured");
     const envelope = parseJsonBody(rawBody, envelopeSchema);
     if (headers["x-amz-sns-message-type"] !== envelope.Type) throw malformed("x-amz-sns-message-type does not match the body's Type");
@@ -227,13 +228,11 @@ export const ses: WebhookProvider<Promise<ParsedDelivery>> = {
     if (envelope.TopicArn !== secrets.sesTopicArn) throw unauthorized(`topic ${envelope.TopicArn} is not this door's`);
     await verifySignature(envelope);
     requireFresh(parseProviderTime(envelope.Timestamp), now, MAX_MESSAGE_AGE_SECONDS, "SNS Timestamp");
-    switch (envelope.Type) {
-      case "Notification":
-        return { events: eventsOf(envelope), templateUpdates: [] };
-      case "SubscriptionConfirmation":
-        return { events: [], templateUpdates: [], confirmSubscription: subscribeUrl(envelope) };
-      case "UnsubscribeConfirmation":
-        return { events: [], templateUpdates: [] };
-    }
+    return envelope.Type === "SubscriptionConfirmation" ? { confirmSubscription: subscribeUrl(envelope) } : {};
   },
-};
+  normalize(rawBody): NormalizedDelivery {
+    const envelope = parseJsonBody(rawBody, envelopeSchema);
+    // Confirmations carry no event: the door confirms a subscription, a replay has nothing to store.
+    return { events: envelope.Type === "Notification" ? eventsOf(envelope) : [], templateUpdates: [] };
+  },
+});

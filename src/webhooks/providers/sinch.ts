@@ -6,7 +6,7 @@ import {
   e164,
   isStopReply,
   malformed,
-  type ParsedDelivery,
+  type NormalizedDelivery,
   parseJsonBody,
   parsePayload,
   parseProviderTime,
@@ -17,7 +17,7 @@ import {
   transferIdFromPostback,
   unauthorized,
   verifyFreshTimestamp,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /*
@@ -139,11 +139,11 @@ function inboundEvent(payload: z.infer<typeof inboundSchema>, occurredAt: Date):
   return { ...common, event: "REPLY", correlation: { ...own, phone }, metadata: { kind: kind.replace(/_message$/, ""), [kind]: content } };
 }
 
-export const sinch: WebhookProvider<ParsedDelivery> = {
+export const sinch = webhookProvider({
   name: "sinch",
   sourceSecrets: sourceSecretsOf(["secret"], ({ secret }) => ({ sinchSecret: secret })),
-  parse(rawBody, { headers }, secrets, now) {
-    verifySignature(rawBody, headers, secrets.sinchSecret, now);
+  verify: (rawBody, { headers }, secrets, now) => verifySignature(rawBody, headers, secrets.sinchSecret, now),
+  normalize(rawBody, _request, now): NormalizedDelivery {
     const body = parseJsonBody(rawBody, z.looseObject(envelope));
     const time = (...candidates: Array<string | undefined>) => {
       const value = candidates.find((candidate) => candidate !== undefined);
@@ -160,4 +160,4 @@ export const sinch: WebhookProvider<ParsedDelivery> = {
     // Another trigger the webhook is subscribed to (contact, conversation, capability …): nothing of Ackline's.
     return { events: [], templateUpdates: [] };
   },
-};
+});

@@ -1,8 +1,10 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { z } from "zod";
 import { CHANNELS, RECEIPT_EVENT_TYPES, type Channel, type ReceiptEventType } from "../../domain/model.js";
 import {
   hmacSha256,
-  type ParsedDelivery,
+  malformed,
+  type NormalizedDelivery,
   parseJsonBody,
   parseProviderTime,
   providerId,
@@ -10,7 +12,7 @@ import {
   sourceSecretsOf,
   unauthorized,
   verifyFreshTimestamp,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /** Standard Webhooks v1: HMAC-SHA256 over `id.timestamp.body`, ±5 minutes, carrying the canonical event. */
@@ -53,18 +55,25 @@ export function verifyStandardSignature(
   if (!matches) throw unauthorized("no webhook-signature entry matches");
 }
 
-export const standard: WebhookProvider<ParsedDelivery> = {
+const webhookId = (headers: IncomingHttpHeaders) => String(headers["webhook-id"] ?? "");
+
+export const standard = webhookProvider({
   name: "standard",
   sourceSecrets: sourceSecretsOf(["secret"], ({ secret }) => ({ standard: secret })),
-  parse(rawBody, { headers }, secrets, now) {
+  // The message id is the event's identity (its dedupe key).
+  normalizedHeaders: ["webhook-id"],
+  verify(rawBody, { headers }, secrets, now) {
     if (!secrets.standard) throw unauthorized("Standard Webhooks secret is not configured");
-    const id = String(headers["webhook-id"] ?? "");
     verifyStandardSignature(
       secrets.standard,
-      { id, timestamp: String(headers["webhook-timestamp"] ?? ""), signature: String(headers["webhook-signature"] ?? "") },
+      { id: webhookId(headers), timestamp: String(headers["webhook-timestamp"] ?? ""), signature: String(headers["webhook-signature"] ?? "") },
       rawBody,
       now,
     );
+  },
+  normalize(rawBody, { headers }): NormalizedDelivery {
+    const id = webhookId(headers);
+    if (!id) throw malformed("webhook-id is required");
     const payload = parseJsonBody(rawBody, payloadSchema);
     return {
       events: [
@@ -83,4 +92,4 @@ export const standard: WebhookProvider<ParsedDelivery> = {
       templateUpdates: [],
     };
   },
-};
+});

@@ -5,7 +5,7 @@ import {
   bodyHashMatches,
   isStopReply,
   malformed,
-  type ParsedDelivery,
+  type NormalizedDelivery,
   parseFormBody,
   parseJsonBody,
   providerId,
@@ -13,7 +13,7 @@ import {
   sourceSecretsOf,
   transferIdFromPostback,
   unauthorized,
-  type WebhookProvider,
+  webhookProvider,
   type WebhookRequest,
 } from "../provider.js";
 
@@ -89,8 +89,8 @@ function signedParameters(form: URLSearchParams): string {
     .join("");
 }
 
-/** Verifies the signature (and, for a JSON body, its hash) and returns the request's fields. */
-function verifiedFields(rawBody: Buffer, request: WebhookRequest, authToken: string | undefined): { fields: TwilioFields; url: URL } {
+/** Verifies the signature (and, for a JSON body, its hash). */
+function verifySignature(rawBody: Buffer, request: WebhookRequest, authToken: string | undefined): void {
   if (!authToken) throw unauthorized("Twilio auth token is not configured");
   const signature = Buffer.from(String(request.headers["x-twilio-signature"] ?? ""));
   if (signature.length === 0) throw unauthorized("missing X-Twilio-Signature");
@@ -101,9 +101,12 @@ function verifiedFields(rawBody: Buffer, request: WebhookRequest, authToken: str
   if (!urlVariants(url).some((variant) => safeEqual(signature, expected(variant)))) {
     throw unauthorized("X-Twilio-Signature does not match the URL and parameters");
   }
-  if (bodyHash === null) return { fields: parseFormBody(rawBody, fieldsSchema), url };
-  if (!bodyHashMatches(rawBody, bodyHash)) throw unauthorized("bodySHA256 does not match the body");
-  return { fields: parseJsonBody(rawBody, fieldsSchema), url };
+  if (bodyHash !== null && !bodyHashMatches(rawBody, bodyHash)) throw unauthorized("bodySHA256 does not match the body");
+}
+
+/** The request's fields: form-encoded, or JSON when the URL carries the body's hash. */
+function fieldsOf(rawBody: Buffer, url: URL): TwilioFields {
+  return url.searchParams.has("bodySHA256") ? parseJsonBody(rawBody, fieldsSchema) : parseFormBody(rawBody, fieldsSchema);
 }
 
 /** `rcs:+1555…` is RCS, a bare number SMS; other channels (`whatsapp:` …) are not Ackline's. */
@@ -145,11 +148,13 @@ function inboundEvent(fields: TwilioFields, now: Date): NormalizedEvent {
   };
 }
 
-export const twilio: WebhookProvider<ParsedDelivery> = {
+export const twilio = webhookProvider({
   name: "twilio",
   sourceSecrets: sourceSecretsOf(["authToken"], ({ authToken }) => ({ twilioAuthToken: authToken })),
-  parse(rawBody, request, secrets, now) {
-    const { fields, url } = verifiedFields(rawBody, request, secrets.twilioAuthToken);
+  verify: (rawBody, request, secrets) => verifySignature(rawBody, request, secrets.twilioAuthToken),
+  normalize(rawBody, request, now): NormalizedDelivery {
+    const url = calledUrl(request);
+    const fields = fieldsOf(rawBody, url);
     const status = fields.MessageStatus ?? fields.SmsStatus;
     if (status === "received" || (status === undefined && (fields.Body !== undefined || fields.ButtonPayload !== undefined))) {
       return { events: [inboundEvent(fields, now)], templateUpdates: [], reply: NO_REPLY };
@@ -177,4 +182,4 @@ export const twilio: WebhookProvider<ParsedDelivery> = {
       templateUpdates: [],
     };
   },
-};
+});

@@ -6,7 +6,7 @@ import {
   e164,
   isStopReply,
   malformed,
-  type ParsedDelivery,
+  type NormalizedDelivery,
   parseJsonBody,
   parseProviderTime,
   providerId,
@@ -14,7 +14,7 @@ import {
   sourceSecretsOf,
   transferIdFromPostback,
   unauthorized,
-  type WebhookProvider,
+  webhookProvider,
 } from "../provider.js";
 
 /*
@@ -101,11 +101,11 @@ function inboundEvent(payload: VonagePayload, messageType: string, base: Pick<No
   };
 }
 
-export const vonage: WebhookProvider<Promise<ParsedDelivery>> = {
+export const vonage = webhookProvider({
   name: "vonage",
   sourceSecrets: sourceSecretsOf(["signatureSecret"], ({ signatureSecret }) => ({ vonageSignatureSecret: signatureSecret })),
-  async parse(rawBody, { headers }, secrets, now) {
-    await verifySignature(rawBody, headers.authorization, secrets.vonageSignatureSecret, now);
+  verify: (rawBody, { headers }, secrets, now) => verifySignature(rawBody, headers.authorization, secrets.vonageSignatureSecret, now),
+  normalize(rawBody): NormalizedDelivery {
     const payload = parseJsonBody(rawBody, payloadSchema);
     const base = { occurredAt: parseProviderTime(payload.timestamp), channel: payload.channel === "rcs" ? ("RCS" as const) : ("SMS" as const), raw: payload };
     if (payload.status) {
@@ -126,4 +126,4 @@ export const vonage: WebhookProvider<Promise<ParsedDelivery>> = {
     if (!payload.message_type) throw malformed("neither status (a status webhook) nor message_type (an inbound message)");
     return { events: [inboundEvent(payload, payload.message_type, base)], templateUpdates: [] };
   },
-};
+});
