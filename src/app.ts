@@ -22,7 +22,12 @@ import { TransferFeedService } from "./domain/transfer-feed.service.js";
 import { DownloadService } from "./domain/download.service.js";
 import { TransferService } from "./domain/transfer.service.js";
 import { UnsubscribeService } from "./domain/unsubscribe.service.js";
+import { WebhookDeliveryService } from "./domain/webhook-delivery.service.js";
+import { WebhookReplayService } from "./domain/webhook-replay.service.js";
 import { WebhookSourceService } from "./domain/webhook-source.service.js";
+import { expireDeliveries } from "./domain/delivery-log-retention.js";
+import { RejectedDeliveryLog } from "./domain/rejected-delivery-log.js";
+import { WakeableLoop } from "./domain/wakeable-loop.js";
 import { ThreadedReceiptApplier } from "./applier/threaded-applier.js";
 import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
@@ -44,6 +49,7 @@ import { createTransferEvents, type TransferEvents } from "./pubsub/pubsub.js";
 import { createRateLimits, type FailureLimit } from "./rate-limits.js";
 import { DeliveryFollowUps } from "./webhooks/follow-ups.js";
 import { ReplayCache } from "./webhooks/replay-cache.js";
+import { normalizeLoggedDelivery } from "./webhooks/replay-normalizer.js";
 import { snsCertificates } from "./webhooks/sns-certificates.js";
 import { validateSourceSecrets } from "./webhooks/providers/index.js";
 import { webhookRoutes } from "./webhooks/webhook.routes.js";
@@ -99,6 +105,10 @@ async function closeHttp(http: FastifyInstance<RawServerDefault, IncomingMessage
 
 /** A readiness probe is answered within a second, even while the database hangs. */
 const READINESS_TIMEOUT_MS = 1000;
+/** Refused deliveries (unauthenticated input) each instance logs per minute, bodies and URLs counted: past it they are answered but not logged. */
+const REJECTED_LOG_BYTES_PER_MINUTE = 1024 * 1024;
+/** How often each instance deletes deliveries past WEBHOOK_LOG_RETENTION_DAYS. */
+const DELIVERY_LOG_EXPIRY_MS = 10 * 60 * 1000;
 const RETRY_AFTER_SECONDS = "5";
 
 /** Builds the whole service from a config: database, pubsub, GraphQL (HTTP + WebSocket), webhooks, dispatcher. */
@@ -213,6 +223,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       secretBox: config.secretsKey ? new SecretBox(config.secretsKey) : undefined,
       validateSecrets: validateSourceSecrets,
     }),
+    webhookDeliveries: new WebhookDeliveryService(database.db),
+    webhookReplays: new WebhookReplayService(database.db, { receipts, normalize: normalizeLoggedDelivery }),
     publicBaseUrl,
   };
 
@@ -257,6 +269,11 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     });
     await http.register(webhookRoutes, {
       receipts,
+      rejectedLog: new RejectedDeliveryLog(database.db, {
+        bytesPerMinute: REJECTED_LOG_BYTES_PER_MINUTE,
+        onError: (error) => log.warn({ err: error }, "a refused webhook delivery could not be logged"),
+        onDropped: (count) => log.warn({ count }, "refused webhook deliveries past the log's budget were not logged"),
+      }),
       sources: services.webhookSources,
       databaseGate,
       saturated: () => applier.saturated(),
@@ -275,6 +292,14 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       await pages.register(rootRoutes, { baseUrl: publicBaseUrl, developmentToken: () => developmentToken(config), secretsFile: storedSecretsFile(config.dataDir) });
     });
   }
+
+  // Every instance may expire the log: the deletes skip each other's rows.
+  const deliveryLogExpiry = new WakeableLoop(
+    async () => {
+      await expireDeliveries(database.db, config.webhookLogRetentionDays);
+    },
+    { pollMs: DELIVERY_LOG_EXPIRY_MS, onError: (error) => log.warn({ err: error }, "expiring the webhook delivery log failed; retrying later") },
+  );
 
   let websocket: { close(): Promise<void> } | undefined;
   return {
@@ -303,6 +328,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       }
       dispatcher?.start();
       applier.start();
+      deliveryLogExpiry.start();
       return listeningUrl;
     },
     /**
@@ -314,7 +340,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       shuttingDown = true;
       stopSimulator();
       // Bounded: a pass stuck on a database that is gone ends once the connections below are closed.
-      const stopped = Promise.all([dispatcher?.stop(), applier.stop(), websocket?.close(), closeHttp(http, config.shutdownTimeoutMs / 2)]);
+      const stopped = Promise.all([dispatcher?.stop(), applier.stop(), deliveryLogExpiry.stop(), websocket?.close(), closeHttp(http, config.shutdownTimeoutMs / 2)]);
       stopped.catch(() => {}); // one that fails after the bound has nobody left to tell
       await Promise.race([stopped, delay(config.shutdownTimeoutMs, undefined, { ref: false })]);
       await apollo.stop();

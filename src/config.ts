@@ -182,6 +182,7 @@ const environmentSchema = z.object({
   DISPATCH_LEASE_MS: z.coerce.number().int().min(1000).default(60_000),
   WEBHOOK_BODY_LIMIT: z.coerce.number().int().min(1024).default(256 * 1024),
   RECEIPT_BACKLOG_LIMIT: z.coerce.number().int().min(1).default(1_000_000),
+  WEBHOOK_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
   DATABASE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
@@ -275,6 +276,8 @@ export interface Config {
   /** Sends per second (and burst) per provider and channel, shared by every instance; none: unpaced. */
   dispatchRateLimits: ReadonlyMap<string, SendRateLimit>;
   webhookBodyLimit: number;
+  /** Days the webhook delivery log keeps a delivery (`WEBHOOK_LOG_RETENTION_DAYS`). */
+  webhookLogRetentionDays: number;
   /** Acknowledged events not yet folded beyond which the webhook door answers 503 (about a minute of peak ingest by default). */
   receiptBacklogLimit: number;
   /**
@@ -470,6 +473,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     dispatchLeaseMs: e.DISPATCH_LEASE_MS,
     dispatchRateLimits: e.DISPATCH_RATE_LIMITS,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT,
+    webhookLogRetentionDays: e.WEBHOOK_LOG_RETENTION_DAYS,
     receiptBacklogLimit: e.RECEIPT_BACKLOG_LIMIT,
     databaseTimeouts: { connectMs: e.DATABASE_CONNECT_TIMEOUT_MS, requestMs: e.DATABASE_REQUEST_TIMEOUT_MS, statementMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -1,18 +1,22 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { DeliveryPolicy } from "../domain/delivery-policy.js";
 import type {
   AddressKind,
   Channel,
   Correlation,
   DeliveryOutcome,
+  LoggedRequest,
   MessageStatus,
   ReceiptEventType,
   SuppressionReason,
   TransferStatus,
+  WebhookDeliveryOutcome,
 } from "../domain/model.js";
 
 const moment = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
+/** Raw bytes (postgres.js reads a Buffer, PGlite a Uint8Array). */
+const bytes = customType<{ data: Buffer; driverData: Uint8Array }>({ dataType: () => "bytea", fromDriver: (value) => Buffer.from(value) });
 
 export const transfers = pgTable(
   "transfers",
@@ -124,6 +128,11 @@ export const receiptEvents = pgTable(
      * transfer's lock; null while unmatched. Subscribers resume after one (TransferUpdate.cursor).
      */
     seq: bigint("seq", { mode: "number" }),
+    /**
+     * The logged webhook delivery it came in (webhook_deliveries.id), whose raw body is kept once
+     * for all its events; null for Ackline's own. No foreign key: the log expires, the events stay.
+     */
+    deliveryId: uuid("delivery_id"),
   },
   (t) => [
     // Only events a tenant can see: an append (pending, tenant unknown) then touches neither index.
@@ -257,4 +266,34 @@ export const webhookSources = pgTable(
     secretsRotatedAt: moment("secrets_rotated_at"),
   },
   (t) => [index("webhook_sources_tenant_created").on(t.tenantId, t.createdAt)],
+);
+
+/**
+ * Every delivery that reached a webhook door, accepted, duplicate or refused, with its raw body,
+ * for WEBHOOK_LOG_RETENTION_DAYS. An accepted one is written in the same statement as its events;
+ * a refused one afterwards, best effort. The id is a UUIDv7 (its first 48 bits the receipt time):
+ * the log pages and expires along its primary key.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: uuid("id").primaryKey(),
+    /** Null for a server-wide door (configured by environment): no tenant sees it. */
+    tenantId: text("tenant_id"),
+    sourceId: text("source_id"),
+    provider: text("provider").notNull(),
+    receivedAt: moment("received_at").notNull(),
+    outcome: text("outcome").$type<WebhookDeliveryOutcome>().notNull(),
+    statusCode: integer("status_code").notNull(),
+    reason: text("reason"),
+    eventCount: integer("event_count").notNull(),
+    body: bytes("body").notNull(),
+    /** What normalizing it reads besides the body, for a replay. */
+    request: jsonb("request").$type<LoggedRequest>().notNull(),
+  },
+  (t) => [
+    // Server-wide doors' deliveries (no tenant) touch neither index.
+    index("webhook_deliveries_tenant_id").on(t.tenantId, t.id).where(sql`tenant_id IS NOT NULL`),
+    index("webhook_deliveries_source_id").on(t.sourceId, t.id).where(sql`source_id IS NOT NULL`),
+  ],
 );

@@ -11,7 +11,12 @@ export class GroupCommitter<Item, Result> {
 
   constructor(
     private readonly process: (items: Item[]) => Promise<Result[]>,
-    private readonly options: { maxBatch: number; concurrency: number },
+    private readonly options: {
+      maxBatch: number;
+      concurrency: number;
+      /** What an item weighs against maxBatch (a delivery: its events); 1 by default. */
+      sizeOf?: (item: Item) => number;
+    },
   ) {}
 
   submit(items: Item[]): Promise<Result[]> {
@@ -33,11 +38,13 @@ export class GroupCommitter<Item, Result> {
 
   private flush(): void {
     const batch: typeof this.pending = [];
+    const { sizeOf = () => 1 } = this.options;
+    const weigh = (items: Item[]) => items.reduce((total, item) => total + sizeOf(item), 0);
     let size = 0;
-    while (this.pending.length > 0 && (batch.length === 0 || size + this.pending[0]!.items.length <= this.options.maxBatch)) {
+    while (this.pending.length > 0 && (batch.length === 0 || size + weigh(this.pending[0]!.items) <= this.options.maxBatch)) {
       const request = this.pending.shift()!;
       batch.push(request);
-      size += request.items.length;
+      size += weigh(request.items);
     }
     this.inFlight += 1;
     void this.run(batch).finally(() => {

@@ -185,3 +185,33 @@ export interface WebhookSourceRecord {
   createdAt: Date;
   secretsRotatedAt: Date | null;
 }
+
+/** How a webhook door answered a delivery: events stored, all of them known already, or refused. */
+export const WEBHOOK_DELIVERY_OUTCOMES = ["ACCEPTED", "DUPLICATE", "REJECTED"] as const;
+export type WebhookDeliveryOutcome = (typeof WEBHOOK_DELIVERY_OUTCOMES)[number];
+
+/** What normalizing a delivery reads besides its body: the URL as called and the headers its door names (never a credential). */
+export interface LoggedRequest {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** One delivery as the delivery log keeps it. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  /** Null for a server-wide door (configured by environment): no tenant sees it. */
+  tenantId: string | null;
+  sourceId: string | null;
+  provider: string;
+  receivedAt: Date;
+  outcome: WebhookDeliveryOutcome;
+  statusCode: number;
+  reason: string | null;
+  /** Canonical events the delivery normalized to (stored or duplicate); 0 for a refused one. */
+  eventCount: number;
+  body: Buffer;
+  request: LoggedRequest;
+}
+
+/** A delivery as a door received it, before its answer is known. */
+export type ReceivedDelivery = Omit<WebhookDeliveryRecord, "outcome" | "statusCode" | "reason" | "eventCount">;

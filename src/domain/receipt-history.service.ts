@@ -5,6 +5,7 @@ import { receiptEvents } from "../db/schema.js";
 import { DomainError } from "./errors.js";
 import type { Channel, ReceiptEventRecord, ReceiptEventType } from "./model.js";
 import { toEventRecord } from "./receipt-store.js";
+import { requirePageSize } from "./validation.js";
 
 export interface ReceiptEventQuery {
   transferId?: string;
@@ -43,9 +44,7 @@ export class ReceiptHistoryService {
 
   /** The tenant's receipt events, oldest first (newest last), a page at a time. */
   async list(principal: Principal, query: ReceiptEventQuery, first = 50, after?: string): Promise<ReceiptEventPage> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-      throw new DomainError("BAD_USER_INPUT", `first must be between 1 and ${MAX_PAGE_SIZE}`, { field: "first" });
-    }
+    requirePageSize(first, MAX_PAGE_SIZE);
     const conditions: SQL[] = [eq(receiptEvents.tenantId, principal.tenantId)];
     if (query.transferId) conditions.push(eq(receiptEvents.transferId, query.transferId));
     if (query.channel) conditions.push(eq(receiptEvents.channel, query.channel));

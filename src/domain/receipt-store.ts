@@ -2,14 +2,20 @@ import { and, eq, isNull, not, sql } from "drizzle-orm";
 import type { Queryable, Transaction } from "../db/client.js";
 import { messages, receiptEvents, transfers } from "../db/schema.js";
 import { selectRows, textArray, timestamp } from "../db/sql.js";
-import type { Channel, NormalizedEvent, OwnEventSource, ReceiptEventType, TransferUpdate, TransferView } from "./model.js";
+import type { Channel, NormalizedEvent, OwnEventSource, ReceiptEventType, ReceivedDelivery, TransferUpdate, TransferView } from "./model.js";
 import { correlate, type EventRow, foldEvents, lockProviderMessageIds, lockTransfers, messagesOf, type Target, toView, unique } from "./receipt-fold.js";
 
 export { toEventRecord } from "./receipt-fold.js";
 
-/** A normalized event and the door it came through. */
+/** A normalized event, the door it came through and, from a webhook, the logged delivery it came in. */
 export interface IncomingEvent extends NormalizedEvent {
   source: string;
+  deliveryId?: string;
+}
+
+/** A delivery a door accepted: its log row is written in the same statement as its events. */
+export interface AcceptedDelivery extends ReceivedDelivery {
+  eventCount: number;
 }
 
 /**
@@ -51,9 +57,16 @@ type NewEventRow = Omit<EventRow, "id">;
 /**
  * Inserts events unless their deduplication key is known, in one fixed-text statement whatever
  * their number. Without targets they are appended pending (the applier folds them later); with
- * targets they are stored already matched, for the caller to fold in the same transaction.
+ * targets they are stored already matched, for the caller to fold in the same transaction. The
+ * same statement logs the accepted deliveries they came in: each is a duplicate when it has events
+ * and none of them was stored.
  */
-async function insertEvents(db: Queryable, events: IncomingEvent[], now: Date, targets?: Target[]): Promise<{ outcomes: StoreOutcome[]; stored: EventRow[] }> {
+async function insertEvents(
+  db: Queryable,
+  events: IncomingEvent[],
+  now: Date,
+  { targets, deliveries = [] }: { targets?: Target[]; deliveries?: AcceptedDelivery[] } = {},
+): Promise<{ outcomes: StoreOutcome[]; stored: EventRow[] }> {
   const firstByKey = new Map<string, number>();
   events.forEach((event, index) => {
     if (!firstByKey.has(event.dedupeKey)) firstByKey.set(event.dedupeKey, index);
@@ -81,23 +94,39 @@ async function insertEvents(db: Queryable, events: IncomingEvent[], now: Date, t
       pending: !targets,
       correlation: event.correlation,
       seq: null,
+      deliveryId: event.deliveryId ?? null,
     };
   });
+  const logged = <T>(value: (delivery: AcceptedDelivery) => T) => deliveries.map(value);
   const column = <K extends keyof NewEventRow>(key: K, text: (value: NewEventRow[K]) => string | null = (value) => value as string | null) =>
     textArray(rows.map((row) => text(row[key])));
   const json = (value: unknown) => JSON.stringify(value);
   const inserted = await selectRows<{ id: string | number; dedupe_key: string }>(
     db,
-    sql`INSERT INTO receipt_events (tenant_id, transfer_id, message_id, provider_message_id, phone, channel, event, occurred_at, received_at,
-          provider, source, carrier, region, metadata, raw, dedupe_key, correlation, pending)
+    sql`WITH appended AS (
+        INSERT INTO receipt_events (tenant_id, transfer_id, message_id, provider_message_id, phone, channel, event, occurred_at, received_at,
+          provider, source, carrier, region, metadata, raw, dedupe_key, correlation, pending, delivery_id)
         SELECT tenant_id, transfer_id, message_id, provider_message_id, phone, channel, event, occurred_at::timestamptz, ${timestamp(now)},
-          provider, source, carrier, region, metadata::jsonb, raw::jsonb, dedupe_key, correlation::jsonb, ${!targets}
+          provider, source, carrier, region, metadata::jsonb, raw::jsonb, dedupe_key, correlation::jsonb, ${!targets}, delivery_id::uuid
         FROM unnest(${column("tenantId")}, ${column("transferId")}, ${column("messageId")}, ${column("providerMessageId")}, ${column("phone")},
           ${column("channel")}, ${column("event")}, ${column("occurredAt", (value) => value.toISOString())}, ${column("provider")}, ${column("source")},
-          ${column("carrier")}, ${column("region")}, ${column("metadata", json)}, ${column("raw", json)}, ${column("dedupeKey")}, ${column("correlation", json)})
-          AS e(tenant_id, transfer_id, message_id, provider_message_id, phone, channel, event, occurred_at, provider, source, carrier, region, metadata, raw, dedupe_key, correlation)
+          ${column("carrier")}, ${column("region")}, ${column("metadata", json)}, ${column("raw", json)}, ${column("dedupeKey")}, ${column("correlation", json)},
+          ${column("deliveryId")})
+          AS e(tenant_id, transfer_id, message_id, provider_message_id, phone, channel, event, occurred_at, provider, source, carrier, region, metadata, raw, dedupe_key, correlation, delivery_id)
         ON CONFLICT (dedupe_key) DO NOTHING
-        RETURNING id, dedupe_key`,
+        RETURNING id, dedupe_key, delivery_id
+      ), logged AS (
+        INSERT INTO webhook_deliveries (id, tenant_id, source_id, provider, received_at, outcome, status_code, event_count, body, request)
+        SELECT d.id::uuid, d.tenant_id, d.source_id, d.provider, d.received_at::timestamptz,
+          CASE WHEN d.event_count::int = 0 OR EXISTS (SELECT 1 FROM appended WHERE appended.delivery_id = d.id::uuid) THEN 'ACCEPTED' ELSE 'DUPLICATE' END,
+          200, d.event_count::int, decode(d.body, 'base64'), d.request::jsonb
+        FROM unnest(${textArray(logged((delivery) => delivery.id))}, ${textArray(logged((delivery) => delivery.tenantId))},
+          ${textArray(logged((delivery) => delivery.sourceId))}, ${textArray(logged((delivery) => delivery.provider))},
+          ${textArray(logged((delivery) => delivery.receivedAt.toISOString()))}, ${textArray(logged((delivery) => String(delivery.eventCount)))},
+          ${textArray(logged((delivery) => delivery.body.toString("base64")))}, ${textArray(logged((delivery) => json(delivery.request)))})
+          AS d(id, tenant_id, source_id, provider, received_at, event_count, body, request)
+      )
+      SELECT id, dedupe_key FROM appended`,
   );
   const idByKey = new Map(inserted.map((row) => [row.dedupe_key, Number(row.id)]));
   return {
@@ -110,8 +139,8 @@ async function insertEvents(db: Queryable, events: IncomingEvent[], now: Date, t
  * The webhook door's durable record: appends events to the log, pending, without correlating
  * them (the receipt applier folds them right after). A duplicate is not stored again.
  */
-export async function appendEvents(db: Queryable, events: IncomingEvent[], now = new Date()): Promise<StoreOutcome[]> {
-  return (await insertEvents(db, events, now)).outcomes;
+export async function appendEvents(db: Queryable, events: IncomingEvent[], deliveries: AcceptedDelivery[] = [], now = new Date()): Promise<StoreOutcome[]> {
+  return (await insertEvents(db, events, now, { deliveries })).outcomes;
 }
 
 /**
@@ -124,7 +153,7 @@ export async function storeEvents(tx: Transaction, events: IncomingEvent[], now 
     events.map((event) => event.correlation),
     now,
   );
-  const { outcomes, stored } = await insertEvents(tx, events, now, targets);
+  const { outcomes, stored } = await insertEvents(tx, events, now, { targets });
   const updates = await foldEvents(tx, lockedTransfers, transferMessages, stored, now);
   return { outcomes, updates };
 }
@@ -170,7 +199,7 @@ export async function recordMessageDecisions(
     const message = event.correlation.messageId ? messageById.get(event.correlation.messageId) : undefined;
     return message && { transfer: transferById.get(message.transferId)!, message };
   });
-  const { stored } = decisions.events.length > 0 ? await insertEvents(tx, decisions.events, now, targets) : { stored: [] };
+  const { stored } = decisions.events.length > 0 ? await insertEvents(tx, decisions.events, now, { targets }) : { stored: [] };
   return foldEvents(tx, lockedTransfers, transferMessages, [...attached, ...stored], now);
 }
 

@@ -13,3 +13,10 @@ export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
   }
   return parsed.data;
 }
+
+/** A connection's `first`: a whole number from 1 to `max`. */
+export function requirePageSize(first: number, max: number): void {
+  if (!Number.isInteger(first) || first < 1 || first > max) {
+    throw new DomainError("BAD_USER_INPUT", `first must be between 1 and ${max}`, { field: "first" });
+  }
+}

@@ -11,6 +11,8 @@ import type { TransferFeedService } from "../domain/transfer-feed.service.js";
 import type { Caller } from "../domain/caller.js";
 import type { DownloadService } from "../domain/download.service.js";
 import type { TransferService } from "../domain/transfer.service.js";
+import type { WebhookDeliveryService } from "../domain/webhook-delivery.service.js";
+import type { WebhookReplayService } from "../domain/webhook-replay.service.js";
 import type { WebhookSourceService } from "../domain/webhook-source.service.js";
 
 export interface GraphQLServices {
@@ -24,6 +26,8 @@ export interface GraphQLServices {
   suppressions: SuppressionService;
   deliveryPolicies: DeliveryPolicyService;
   webhookSources: WebhookSourceService;
+  webhookDeliveries: WebhookDeliveryService;
+  webhookReplays: WebhookReplayService;
   /** `PUBLIC_BASE_URL`, or where this server listens: the base of the URLs handed out. */
   publicBaseUrl(): string;
 }

@@ -1,5 +1,5 @@
 import { registerEnumType } from "type-graphql";
-import { CHANNELS, MESSAGE_STATUSES, RECEIPT_EVENT_TYPES, TRANSFER_STATUSES } from "../domain/model.js";
+import { CHANNELS, MESSAGE_STATUSES, RECEIPT_EVENT_TYPES, TRANSFER_STATUSES, WEBHOOK_DELIVERY_OUTCOMES } from "../domain/model.js";
 
 /** GraphQL enums built from the domain's lists, so the two can never disagree. */
 export const asEnum = <T extends string>(values: readonly T[]) => Object.fromEntries(values.map((value) => [value, value])) as { [K in T]: K };
@@ -13,3 +13,9 @@ registerEnumType(ChannelEnum, { name: "Channel", description: "The channel a not
 registerEnumType(TransferStatusEnum, { name: "TransferStatus", description: "Where a transfer stands, rebuilt from its messages" });
 registerEnumType(MessageStatusEnum, { name: "MessageStatus", description: "Where one notification message stands" });
 registerEnumType(ReceiptEventTypeEnum, { name: "ReceiptEventType", description: "The canonical receipt events" });
+
+export const WebhookDeliveryOutcomeEnum = asEnum(WEBHOOK_DELIVERY_OUTCOMES);
+registerEnumType(WebhookDeliveryOutcomeEnum, {
+  name: "WebhookDeliveryOutcome",
+  description: "How a webhook door answered a delivery: events stored, every event known already, or refused",
+});

@@ -9,6 +9,7 @@ import { ReceiptEventResolver } from "./receipt-event.resolver.js";
 import { SuppressionResolver } from "./suppression.resolver.js";
 import { TransferUpdatedResolver } from "./transfer-updated.resolver.js";
 import { TransferResolver } from "./transfer.resolver.js";
+import { WebhookDeliveryResolver } from "./webhook-delivery.resolver.js";
 import { WebhookSourceResolver } from "./webhook-source.resolver.js";
 
 /**
@@ -26,7 +27,7 @@ const ownSubscribeOnly: PubSub = {
 
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver],
+    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver, WebhookDeliveryResolver],
     authChecker,
     pubSub: ownSubscribeOnly,
     // Input is validated once, in the domain services (zod), not twice.

@@ -1,6 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { DatabaseGate } from "../db/availability.js";
+import { newDeliveryId } from "../domain/ids.js";
+import type { ReceivedDelivery } from "../domain/model.js";
 import type { ReceiptService } from "../domain/receipt.service.js";
+import type { RejectedDeliveryLog } from "../domain/rejected-delivery-log.js";
+import { deliveryEvents } from "../domain/webhook-delivery-events.js";
 import type { SourceCredentials, WebhookSourceService } from "../domain/webhook-source.service.js";
 import type { Metrics } from "../metrics.js";
 import type { FailureLimit, SharedLimit } from "../rate-limits.js";
@@ -15,10 +19,12 @@ import {
   type WebhookSecrets,
 } from "./provider.js";
 import { webhookProviders } from "./providers/index.js";
-import { rejectedDeliveryEvidence } from "./rejected-delivery.js";
 
 export interface WebhookRoutesOptions {
+  /** Appends accepted deliveries' events, each delivery's log row in the same statement. */
   receipts: ReceiptService;
+  /** Refused deliveries, logged best effort: the answer never waits on it. */
+  rejectedLog: RejectedDeliveryLog;
   /** Tenants' own sources (`/webhooks/<provider>/<source id>`). */
   sources: WebhookSourceService;
   /** Bounds the wait for the store: past it the delivery is answered 503, not held. */
@@ -46,8 +52,8 @@ const rawBodyOf = (request: FastifyRequest): Buffer => (Buffer.isBuffer(request.
 /** Who a delivery is verified as: the server-wide door's secrets, or a tenant source's (current, then previous). */
 interface Door {
   secrets: WebhookSecrets[];
-  /** A tenant source's tenant: its events may touch only that tenant's transfers. */
-  tenantId?: string;
+  /** A tenant source: its events may touch only its tenant's transfers, and only its tenant sees its deliveries. */
+  source?: { id: string; tenantId: string };
 }
 
 /**
@@ -71,10 +77,25 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     metrics.webhookProcessingSeconds.observe({ provider: provider.name }, reply.elapsedTime / 1000);
   }
 
-  async function refuse(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, rejection: WebhookRejection) {
+  /** The delivery as the log keeps it: the body, and of the request only what normalizing reads (never a credential). */
+  function received(request: FastifyRequest, provider: WebhookProvider, door: Door): ReceivedDelivery {
+    const receivedAt = new Date();
+    const headers = Object.fromEntries((provider.normalizedHeaders ?? []).flatMap((name) => (request.headers[name] === undefined ? [] : [[name, String(request.headers[name])]])));
+    return {
+      id: newDeliveryId(receivedAt),
+      tenantId: door.source?.tenantId ?? null,
+      sourceId: door.source?.id ?? null,
+      provider: provider.name,
+      receivedAt,
+      body: rawBodyOf(request),
+      request: { url: `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}${request.url}`, headers },
+    };
+  }
+
+  async function refuse(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, rejection: WebhookRejection, delivery?: ReceivedDelivery) {
     count(reply, provider, rejection.statusCode);
-    const evidence = rejection.statusCode === 400 ? { delivery: rejectedDeliveryEvidence(rawBodyOf(request)) } : {};
-    request.log.warn({ provider: provider.name, reason: rejection.message, ...evidence }, "webhook rejected");
+    if (delivery) options.rejectedLog.record(delivery, rejection.statusCode, rejection.message);
+    request.log.warn({ provider: provider.name, reason: rejection.message, deliveryId: delivery?.id }, "webhook rejected");
     if (rejection.statusCode === 401) await options.authFailures.recordFailure(request.ip);
     if (rejection.statusCode === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
     return reply.code(rejection.statusCode).send({ error: rejection.message });
@@ -89,13 +110,10 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   }
 
   /** Verifies with each secret set in turn: during a rotation a delivery signed with the previous secret still passes. */
-  async function verify(request: FastifyRequest, provider: WebhookProvider, door: Door): Promise<ParsedDelivery> {
-    const rawBody = rawBodyOf(request);
-    const url = `${options.publicBaseUrl ?? `${request.protocol}://${request.host}`}${request.url}`;
-    const now = new Date();
+  async function verify(request: FastifyRequest, provider: WebhookProvider, door: Door, delivery: ReceivedDelivery): Promise<ParsedDelivery> {
     for (const [index, secrets] of door.secrets.entries()) {
       try {
-        return await provider.parse(rawBody, { headers: request.headers, url }, secrets, now);
+        return await provider.parse(delivery.body, { headers: request.headers, url: delivery.request.url }, secrets, delivery.receivedAt);
       } catch (error) {
         const lastChance = index === door.secrets.length - 1;
         if (lastChance || !(error instanceof WebhookRejection) || error.statusCode !== 401) throw error;
@@ -105,14 +123,15 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   }
 
   async function receive(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, door: Door) {
+    const log = received(request, provider, door);
     let delivery: ParsedDelivery;
     try {
-      delivery = await verify(request, provider, door);
+      delivery = await verify(request, provider, door, log);
       refuseUnindexableKeys(delivery);
       await options.followUps.refuseReplay(provider.name, delivery);
     } catch (error) {
       if (!(error instanceof WebhookRejection)) throw error;
-      return refuse(request, reply, provider, error);
+      return refuse(request, reply, provider, error, log);
     }
 
     if (options.saturated()) {
@@ -123,12 +142,7 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
     try {
       // Answered 503 past the deadline even if the append commits later: the retry is then a duplicate, stored once.
       const outcomes = await options.databaseGate.run(async () => {
-        const events = delivery.events.map((event) => ({
-          ...event,
-          source: provider.name,
-          correlation: door.tenantId ? { ...event.correlation, tenantId: door.tenantId } : event.correlation,
-        }));
-        const appended = await options.receipts.ingest(events);
+        const appended = await options.receipts.ingest({ log: { ...log, eventCount: delivery.events.length }, events: deliveryEvents(log, delivery.events) });
         await options.receipts.recordTemplateUpdates(delivery.templateUpdates);
         return appended;
       });
@@ -164,13 +178,14 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
       return refuse(request, reply, provider, retryLater("webhook source unavailable, retry later"));
     }
     if (!source || source.provider !== provider.name) return reply.code(404).send({ error: `unknown ${provider.name} webhook source` });
-    if (!source.enabled) return refuse(request, reply, provider, unauthorized("this webhook source is disabled"));
+    const door: Door = { secrets: [], source: { id: request.params.sourceId, tenantId: source.tenantId } };
+    if (!source.enabled) return refuse(request, reply, provider, unauthorized("this webhook source is disabled"), received(request, provider, door));
     const waitSeconds = await options.sourceLimit.consume(request.params.sourceId);
     if (waitSeconds !== undefined) {
       count(reply, provider, 429);
       return reply.code(429).header("retry-after", String(waitSeconds)).send({ error: "this webhook source is over its rate limit, retry later" });
     }
     const secrets = source.secrets.map((values) => provider.sourceSecrets.parse(values));
-    return receive(request, reply, provider, { secrets, tenantId: source.tenantId });
+    return receive(request, reply, provider, { ...door, secrets });
   });
 };
