@@ -15,9 +15,9 @@ export type ReplayNormalizer = (delivery: WebhookDeliveryRecord) => { events: No
 export interface ReplayResult {
   /** Deliveries replayed. */
   replayed: number;
-  /** Events stored now, or stored before but never matched and now handed back to be matched. */
+  /** Events stored now. */
   stored: number;
-  /** Events already stored (and matched): they change nothing. */
+  /** Events already stored: a matched one changes nothing, one never matched is handed back to be matched. */
   duplicates: number;
 }
 
@@ -27,8 +27,9 @@ export const MAX_REPLAY_DELIVERIES = 100;
 /**
  * Replays logged deliveries after a fix (a status mapped later, a message that exists now): each
  * body is normalized again and its events appended through the same path as the door's, with its
- * source's tenant. Idempotent: events already stored are duplicates. A tenant replays only
- * deliveries through its own sources; every replay is audited.
+ * source's tenant. Idempotent: events already stored are duplicates; those among them that never
+ * matched a transfer are matched again. A tenant replays only deliveries through its own sources;
+ * every replay is audited.
  */
 export class WebhookReplayService {
   constructor(
@@ -57,9 +58,8 @@ export class WebhookReplayService {
     const known = normalized.flatMap(({ delivery }, index) => delivery.events.filter((_event, event) => !outcomes[index]![event]!.stored));
     const requeued = await receipts.requeueUnmatched(caller.principal.tenantId, [...new Set(known.map((event) => event.dedupeKey))]);
     const total = outcomes.reduce((sum, delivery) => sum + delivery.length, 0);
-    const stored = total - known.length + requeued;
-    const result = { replayed: rows.length, stored, duplicates: total - stored };
-    await this.db.transaction((tx) => recordAudit(tx, caller, "webhook_delivery.replay", null, { deliveryIds: wanted, ...result }, now));
+    const result = { replayed: rows.length, stored: total - known.length, duplicates: known.length };
+    await this.db.transaction((tx) => recordAudit(tx, caller, "webhook_delivery.replay", null, { deliveryIds: wanted, ...result, rematched: requeued }, now));
     return result;
   }
 }

@@ -19,6 +19,7 @@ import {
   type WebhookSecrets,
 } from "./provider.js";
 import { webhookProviders } from "./providers/index.js";
+import { rejectedDeliveryEvidence } from "./rejected-delivery.js";
 
 export interface WebhookRoutesOptions {
   /** Appends accepted deliveries' events, each delivery's log row in the same statement. */
@@ -95,7 +96,8 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRoutesOptions> = async (ap
   async function refuse(request: FastifyRequest, reply: FastifyReply, provider: WebhookProvider, rejection: WebhookRejection, delivery?: ReceivedDelivery) {
     count(reply, provider, rejection.statusCode);
     if (delivery) options.rejectedLog.record(delivery, rejection.statusCode, rejection.message);
-    request.log.warn({ provider: provider.name, reason: rejection.message, deliveryId: delivery?.id }, "webhook rejected");
+    const evidence = rejection.statusCode === 400 ? { delivery: rejectedDeliveryEvidence(rawBodyOf(request)) } : {};
+    request.log.warn({ provider: provider.name, reason: rejection.message, deliveryId: delivery?.id, ...evidence }, "webhook rejected");
     if (rejection.statusCode === 401) await options.authFailures.recordFailure(request.ip);
     if (rejection.statusCode === 503) reply.header("retry-after", RETRY_AFTER_SECONDS);
     return reply.code(rejection.statusCode).send({ error: rejection.message });
