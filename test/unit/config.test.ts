@@ -159,6 +159,14 @@ describe("configuration", () => {
     await expect(load({ GRAPHQL_MAX_COST: "lots" })).rejects.toThrow(/GRAPHQL_MAX_COST/);
   });
 
+  it("keeps webhook deliveries WEBHOOK_LOG_RETENTION_DAYS days, 30 by default, and refuses anything but 1 to 3650", async () => {
+    expect((await load({})).webhookLogRetentionDays).toBe(30);
+    expect((await load({ WEBHOOK_LOG_RETENTION_DAYS: "7" })).webhookLogRetentionDays).toBe(7);
+    for (const wrong of ["0", "-1", "1.5", "a week", "3651"]) {
+      await expect(load({ WEBHOOK_LOG_RETENTION_DAYS: wrong })).rejects.toThrow(/WEBHOOK_LOG_RETENTION_DAYS/);
+    }
+  });
+
   it("sends stack traces with GraphQL errors only when NODE_ENV is development", async () => {
     expect((await load({})).development).toBe(false);
     expect((await load({ NODE_ENV: "production" })).development).toBe(false);
