@@ -118,7 +118,7 @@ async function insertEvents(
       ), logged AS (
         INSERT INTO webhook_deliveries (id, tenant_id, source_id, provider, received_at, outcome, status_code, event_count, body, request)
         SELECT d.id::uuid, d.tenant_id, d.source_id, d.provider, d.received_at::timestamptz,
-          CASE WHEN d.event_count::int = 0 OR EXISTS (SELECT 1 FROM appended WHERE appended.delivery_id = d.id::uuid) THEN 'ACCEPTED' ELSE 'DUPLICATE' END,
+          CASE WHEN d.event_count::int = 0 OR d.id::uuid IN (SELECT delivery_id FROM appended) THEN 'ACCEPTED' ELSE 'DUPLICATE' END,
           200, d.event_count::int, decode(d.body, 'base64'), d.request::jsonb
         FROM unnest(${textArray(logged((delivery) => delivery.id))}, ${textArray(logged((delivery) => delivery.tenantId))},
           ${textArray(logged((delivery) => delivery.sourceId))}, ${textArray(logged((delivery) => delivery.provider))},
