@@ -10,6 +10,7 @@ import { SigningKeys } from "./auth/signing-keys.js";
 import { type Config, storedSecretsFile } from "./config.js";
 import { DatabaseGate } from "./db/availability.js";
 import { type DatabaseHandle, openDatabase } from "./db/client.js";
+import { AuditService } from "./domain/audit.service.js";
 import { DomainError } from "./domain/errors.js";
 import type { TransferUpdate } from "./domain/model.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
@@ -225,6 +226,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     }),
     webhookDeliveries: new WebhookDeliveryService(database.db),
     webhookReplays: new WebhookReplayService(database.db, { receipts, normalize: normalizeLoggedDelivery }),
+    audit: new AuditService(database.db),
     publicBaseUrl,
   };
 

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } 
 import type { Config } from "../config.js";
 import { DomainError } from "../domain/errors.js";
 
-export const SCOPES = ["transfers:write", "transfers:read", "receipts:read", "webhooks:admin"] as const;
+export const SCOPES = ["transfers:write", "transfers:read", "receipts:read", "webhooks:admin", "audit:read"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Who is calling: every row they see belongs to `tenantId`. */

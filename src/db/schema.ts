@@ -24,6 +24,8 @@ export const transfers = pgTable(
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
     senderName: text("sender_name").notNull(),
+    /** Where the signed download receipt is emailed once the file is first downloaded. */
+    senderEmail: text("sender_email"),
     recipientPhone: text("recipient_phone"),
     recipientEmail: text("recipient_email"),
     fileName: text("file_name").notNull(),
@@ -36,6 +38,10 @@ export const transfers = pgTable(
     status: text("status").$type<TransferStatus>().notNull(),
     revokedAt: moment("revoked_at"),
     downloadedAt: moment("downloaded_at"),
+    /** Hex SHA-256 of the file, as the partner declared it: the receipt's `file_sha256`. */
+    fileSha256: text("file_sha256"),
+    /** The signed receipt (compact JWS) issued when the file was first downloaded. */
+    downloadReceipt: text("download_receipt"),
     /** How many events have been folded into this transfer: the last `receipt_events.seq` it handed out. */
     eventSeq: bigint("event_seq", { mode: "number" }).notNull().default(0),
     idempotencyKey: text("idempotency_key"),
@@ -214,12 +220,21 @@ export const templates = pgTable(
   (t) => [primaryKey({ columns: [t.provider, t.name] })],
 );
 
-/** Append-only: who did what, when, from where. */
+/**
+ * Append-only: who did what, when, from where. Each tenant's rows form a hash chain (`seq`,
+ * `prev_hash`, `hash`; see src/domain/audit.ts), so an edited, removed or reordered row shows.
+ */
 export const auditLog = pgTable(
   "audit_log",
   {
     id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
     tenantId: text("tenant_id").notNull(),
+    /** Its place in the tenant's chain: 1, 2, 3… */
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    /** The previous row's hash (64 zeros for the first). */
+    prevHash: text("prev_hash").notNull(),
+    /** Hex SHA-256 over `prev_hash` and the row's canonical content. */
+    hash: text("hash").notNull(),
     actor: text("actor").notNull(),
     action: text("action").notNull(),
     transferId: text("transfer_id"),
@@ -228,7 +243,7 @@ export const auditLog = pgTable(
     details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
     at: moment("at").notNull().defaultNow(),
   },
-  (t) => [index("audit_log_tenant_at").on(t.tenantId, t.at)],
+  (t) => [index("audit_log_tenant_at").on(t.tenantId, t.at), uniqueIndex("audit_log_tenant_seq").on(t.tenantId, t.seq), index("audit_log_tenant_transfer").on(t.tenantId, t.transferId)],
 );
 
 /**

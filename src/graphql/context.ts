@@ -1,6 +1,7 @@
 import DataLoader from "dataloader";
 import type { Principal } from "../auth/access-tokens.js";
 import type { DatabaseGate } from "../db/availability.js";
+import type { AuditService } from "../domain/audit.service.js";
 import type { Database } from "../db/client.js";
 import { deliveryAttemptsOf } from "../domain/delivery-attempts.js";
 import type { DeliveryAttemptRecord } from "../domain/model.js";
@@ -28,6 +29,7 @@ export interface GraphQLServices {
   webhookSources: WebhookSourceService;
   webhookDeliveries: WebhookDeliveryService;
   webhookReplays: WebhookReplayService;
+  audit: AuditService;
   /** `PUBLIC_BASE_URL`, or where this server listens: the base of the URLs handed out. */
   publicBaseUrl(): string;
 }

@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema, type PubSub } from "type-graphql";
+import { AuditResolver } from "./audit.resolver.js";
 import { authChecker } from "./auth-checker.js";
 import { boundByDatabaseGate } from "./database-deadline.js";
 import { DeliveryPolicyResolver } from "./delivery-policy.resolver.js";
@@ -27,7 +28,7 @@ const ownSubscribeOnly: PubSub = {
 
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver, WebhookDeliveryResolver],
+    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver, WebhookDeliveryResolver, AuditResolver],
     authChecker,
     pubSub: ownSubscribeOnly,
     // Input is validated once, in the domain services (zod), not twice.
