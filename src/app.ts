@@ -20,6 +20,7 @@ import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
 import { SuppressionService } from "./domain/suppression.service.js";
 import { SecretBox } from "./domain/secret-box.js";
 import { TransferFeedService } from "./domain/transfer-feed.service.js";
+import { DownloadReceipts } from "./domain/download-receipt.js";
 import { DownloadService } from "./domain/download.service.js";
 import { TransferService } from "./domain/transfer.service.js";
 import { UnsubscribeService } from "./domain/unsubscribe.service.js";
@@ -32,6 +33,7 @@ import { WakeableLoop } from "./domain/wakeable-loop.js";
 import { ThreadedReceiptApplier } from "./applier/threaded-applier.js";
 import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
+import { createReceiptMailer } from "./delivery/receipt-email.js";
 import { SendThrottle } from "./delivery/throttle.js";
 import { downloadRoutes } from "./recipient/download.routes.js";
 import { securePages } from "./recipient/page-security.js";
@@ -202,6 +204,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     onAppended: () => applier.wake(),
     observeBatch: (size) => metrics.ingestBatchSize.observe(size),
   });
+  const jwksUrl = () => `${publicBaseUrl()}/.well-known/jwks.json`;
+  const downloadReceipts = new DownloadReceipts(signingKeys, publicBaseUrl);
   const services: GraphQLServices = {
     db: database.db,
     databaseGate,
@@ -215,7 +219,13 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       },
       publishUpdates,
     }),
-    downloads: new DownloadService({ db: database.db, publishUpdates }),
+    downloads: new DownloadService({
+      db: database.db,
+      publishUpdates,
+      receipts: downloadReceipts,
+      emailReceipt: createReceiptMailer({ smtpUrl: config.smtpUrl, from: config.emailFrom, jwksUrl, log }),
+    }),
+    receipts: downloadReceipts,
     transferFeed: new TransferFeedService({ db: database.db, listen: (transferId) => events.listen(transferId) }),
     history: new ReceiptHistoryService(readDatabase?.db ?? database.db),
     suppressions: new SuppressionService(database.db),

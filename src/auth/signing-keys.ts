@@ -1,4 +1,4 @@
-import { createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
+import { calculateJwkThumbprint, createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 
 /** What a recipient's link lets its holder do. */
 export type LinkScope = "download" | "unsubscribe";
@@ -8,13 +8,21 @@ export type LinkScope = "download" | "unsubscribe";
  * `/.well-known/jwks.json`, so a rotated-out key still verifies what it signed.
  */
 export class SigningKeys {
-  private readonly publicKeys: ReturnType<typeof createLocalJWKSet>;
+  /** Every published key: what verifies Ackline's signatures, old ones included. */
+  readonly publicKeys: ReturnType<typeof createLocalJWKSet>;
 
   private constructor(
-    private readonly signer: { key: Awaited<ReturnType<typeof importJWK>>; kid: string },
+    /** The key that signs now (the first), with its kid. */
+    readonly signer: { key: Awaited<ReturnType<typeof importJWK>>; kid: string },
     readonly jwks: { keys: JWK[] },
   ) {
     this.publicKeys = createLocalJWKSet(jwks);
+  }
+
+  /** The signing key as a person can check it against the JWKS: its kid and RFC 7638 SHA-256 thumbprint. */
+  async fingerprint(): Promise<{ kid: string; thumbprint: string }> {
+    const published = this.jwks.keys.find((key) => key.kid === this.signer.kid)!;
+    return { kid: this.signer.kid, thumbprint: await calculateJwkThumbprint(published, "sha256") };
   }
 
   static async load(privateJwks: JWK[]): Promise<SigningKeys> {

@@ -45,9 +45,14 @@ function render({ transfer, link, message, unsubscribeUrl }: SendRequest) {
   return { subject: `${transfer.senderName} sent you ${transfer.fileName} [${transfer.id}]`, text: lines.filter(Boolean).join("\n") };
 }
 
+/** Ackline's outgoing mail: SMTP when configured, otherwise a transport that only renders it (the caller logs). */
+export function createMailTransport(smtpUrl: string | undefined) {
+  return smtpUrl ? nodemailer.createTransport(smtpUrl) : nodemailer.createTransport({ jsonTransport: true });
+}
+
 /** The email copy (the audit trail): SMTP when configured, otherwise a transport that logs. */
 export function createEmailAdapter(options: { smtpUrl?: string; from: string; log: Logger }): DeliveryAdapter {
-  const transport = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : nodemailer.createTransport({ jsonTransport: true });
+  const transport = createMailTransport(options.smtpUrl);
   return {
     provider: options.smtpUrl ? "smtp" : "email-log",
     async send(request) {

@@ -4,6 +4,7 @@ import type { Database, Transaction } from "../db/client.js";
 import { transfers } from "../db/schema.js";
 import { recordAudit } from "./audit.js";
 import { type Caller, recipientOf } from "./caller.js";
+import type { DownloadReceipts } from "./download-receipt.js";
 import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
 import type { OwnEventSource, TransferRecord, TransferUpdate, TransferView } from "./model.js";
@@ -22,6 +23,16 @@ export type RecordDownloadCommand = z.input<typeof recordDownloadSchema>;
 export interface DownloadServiceDeps {
   db: Database;
   publishUpdates(updates: TransferUpdate[]): void;
+  /** Signs the receipt of each transfer's first download. */
+  receipts: DownloadReceipts;
+  /** Emails a receipt to the sender, after commit; best effort (it reports its own failures). */
+  emailReceipt?(receipt: { to: string; transfer: TransferRecord; jws: string }): Promise<void>;
+}
+
+/** What recording a download did: the updates to publish, and the receipt when it was the first. */
+interface Recorded {
+  updates: TransferUpdate[];
+  receipt?: { transfer: TransferRecord; jws: string };
 }
 
 /** Downloads: reported by the partner's storage, or made by the recipient through the link. */
@@ -36,14 +47,15 @@ export class DownloadService {
     const input = parseInput(recordDownloadSchema, command);
     const at = input.downloadedAt ?? now;
     if (at.getTime() > now.getTime()) throw new DomainError("BAD_USER_INPUT", "downloadedAt must not be in the future", { field: "downloadedAt" });
-    const updates = await this.deps.db.transaction(async (tx) => {
+    const recorded = await this.deps.db.transaction(async (tx) => {
       const transfer = await lockOwnTransfer(tx, caller.principal, input.transferId);
       const dedupeKey = `download:${transfer.id}:${input.idempotencyKey ?? newId("dl")}`;
-      const stored = await markDownloaded(tx, transfer, { at, source: "api", dedupeKey, metadata: { recorded_by: caller.principal.subject } }, now);
-      if (stored.length > 0) await recordAudit(tx, caller, "transfer.download", transfer.id, { downloadedAt: at.toISOString(), idempotencyKey: input.idempotencyKey ?? null }, now);
+      const download = { at, source: "api" as const, dedupeKey, ip: null, metadata: { recorded_by: caller.principal.subject } };
+      const stored = await this.markDownloaded(tx, transfer, download, now);
+      if (stored.updates.length > 0) await recordAudit(tx, caller, "transfer.download", transfer.id, { downloadedAt: at.toISOString(), idempotencyKey: input.idempotencyKey ?? null }, now);
       return stored;
     });
-    this.deps.publishUpdates(updates);
+    this.afterCommit(recorded);
     const [view] = await loadTransferViews(this.deps.db, [input.transferId]);
     return view!;
   }
@@ -56,45 +68,60 @@ export class DownloadService {
 
   /** The recipient downloads through the signed link: recorded like `recordDownload`, audited as the recipient. */
   async recordLinkDownload(transferId: string, client: { ip?: string; userAgent?: string }, now = new Date()): Promise<TransferView> {
-    const updates = await this.deps.db.transaction(async (tx) => {
+    const recorded = await this.deps.db.transaction(async (tx) => {
       const [transfer] = await tx.select().from(transfers).where(eq(transfers.id, transferId)).for("update");
       if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
-      const metadata = { ip: client.ip ?? null, user_agent: client.userAgent ?? null };
-      const stored = await markDownloaded(tx, transfer, { at: now, source: "gateway", dedupeKey: `download:${transfer.id}:${newId("dl")}`, metadata }, now);
+      const ip = client.ip ?? null;
+      const download = { at: now, source: "gateway" as const, dedupeKey: `download:${transfer.id}:${newId("dl")}`, ip, metadata: { ip, user_agent: client.userAgent ?? null } };
+      const stored = await this.markDownloaded(tx, transfer, download, now);
       await recordAudit(tx, recipientOf(transfer.tenantId, client), "transfer.download", transfer.id, { via: "link" }, now);
       return stored;
     });
-    this.deps.publishUpdates(updates);
+    this.afterCommit(recorded);
     const [view] = await loadTransferViews(this.deps.db, [transferId]);
     return view!;
   }
-}
 
-/**
- * Marks the (locked) transfer downloaded — the first download's time stands — and stores the
- * DOWNLOADED event. Nothing is downloaded from a revoked transfer, or after its expiry.
- */
-async function markDownloaded(
-  tx: Transaction,
-  transfer: Pick<TransferRecord, "id" | "revokedAt" | "expiresAt">,
-  download: { at: Date; source: OwnEventSource; dedupeKey: string; metadata: Record<string, unknown> },
-  now: Date,
-): Promise<TransferUpdate[]> {
-  if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });
-  if (download.at.getTime() >= transfer.expiresAt.getTime()) throw new DomainError("CONFLICT", "the transfer had expired by then", { transferId: transfer.id });
-  await tx
-    .update(transfers)
-    .set({ downloadedAt: sql`coalesce(${transfers.downloadedAt}, ${download.at.toISOString()}::timestamptz)`, updatedAt: now })
-    .where(eq(transfers.id, transfer.id));
-  const event: IncomingEvent = {
-    event: "DOWNLOADED",
-    occurredAt: download.at,
-    provider: "ackline",
-    source: download.source,
-    correlation: { transferId: transfer.id },
-    dedupeKey: download.dedupeKey,
-    metadata: download.metadata,
-    raw: { transfer_id: transfer.id, event: "downloaded", ...download.metadata },
-  };
-  return (await storeEvents(tx, [event], now)).updates;
+  /**
+   * Marks the (locked) transfer downloaded — the first download's time stands — and stores the
+   * DOWNLOADED event. The first download also issues the signed receipt: kept on the transfer and
+   * carried in the event's `receipt`. Nothing is downloaded from a revoked transfer, or after its expiry.
+   */
+  private async markDownloaded(
+    tx: Transaction,
+    transfer: TransferRecord,
+    download: { at: Date; source: OwnEventSource; dedupeKey: string; ip: string | null; metadata: Record<string, unknown> },
+    now: Date,
+  ): Promise<Recorded> {
+    if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });
+    if (download.at.getTime() >= transfer.expiresAt.getTime()) throw new DomainError("CONFLICT", "the transfer had expired by then", { transferId: transfer.id });
+    const jws = transfer.downloadedAt ? undefined : await this.deps.receipts.issue(tx, transfer, download);
+    await tx
+      .update(transfers)
+      .set({
+        downloadedAt: sql`coalesce(${transfers.downloadedAt}, ${download.at.toISOString()}::timestamptz)`,
+        ...(jws ? { downloadReceipt: jws } : {}),
+        updatedAt: now,
+      })
+      .where(eq(transfers.id, transfer.id));
+    const metadata = jws ? { ...download.metadata, receipt: jws } : download.metadata;
+    const event: IncomingEvent = {
+      event: "DOWNLOADED",
+      occurredAt: download.at,
+      provider: "ackline",
+      source: download.source,
+      correlation: { transferId: transfer.id },
+      dedupeKey: download.dedupeKey,
+      metadata,
+      raw: { transfer_id: transfer.id, event: "downloaded", ...metadata },
+    };
+    const { updates } = await storeEvents(tx, [event], now);
+    return jws ? { updates, receipt: { transfer, jws } } : { updates };
+  }
+
+  /** Publishes what was recorded and, for a first download, emails the receipt to the sender (not awaited). */
+  private afterCommit({ updates, receipt }: Recorded): void {
+    this.deps.publishUpdates(updates);
+    if (receipt?.transfer.senderEmail) void this.deps.emailReceipt?.({ to: receipt.transfer.senderEmail, ...receipt });
+  }
 }

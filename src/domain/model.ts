@@ -124,6 +124,8 @@ export interface TransferRecord {
   id: string;
   tenantId: string;
   senderName: string;
+  /** Where the signed download receipt is emailed. */
+  senderEmail: string | null;
   recipientPhone: string | null;
   recipientEmail: string | null;
   fileName: string;
@@ -134,6 +136,10 @@ export interface TransferRecord {
   status: TransferStatus;
   revokedAt: Date | null;
   downloadedAt: Date | null;
+  /** Hex SHA-256 of the file, as declared by the partner. */
+  fileSha256: string | null;
+  /** The signed receipt (compact JWS) of its first download. */
+  downloadReceipt: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -29,6 +29,7 @@ const createTransferSchema = z
     fileSizeBytes: z.number().int().min(0, "fileSizeBytes must not be negative"),
     description: z.string().max(1000).optional(),
     senderName: z.string().trim().min(1, "senderName is required").max(100),
+    senderEmail: emailSchema.optional(),
     expiresAt: z.date().optional(),
     idempotencyKey: z.string().min(1).max(255).optional(),
   })
@@ -86,6 +87,7 @@ export class TransferService {
           id,
           tenantId,
           senderName: input.senderName,
+          senderEmail: input.senderEmail ?? null,
           recipientPhone: input.recipient.phone ?? null,
           recipientEmail: input.recipient.email ?? null,
           fileName: input.fileName,

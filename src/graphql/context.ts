@@ -10,6 +10,7 @@ import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
 import type { TransferFeedService } from "../domain/transfer-feed.service.js";
 import type { Caller } from "../domain/caller.js";
+import type { DownloadReceipts } from "../domain/download-receipt.js";
 import type { DownloadService } from "../domain/download.service.js";
 import type { TransferService } from "../domain/transfer.service.js";
 import type { WebhookDeliveryService } from "../domain/webhook-delivery.service.js";
@@ -22,6 +23,8 @@ export interface GraphQLServices {
   databaseGate: DatabaseGate;
   transfers: TransferService;
   downloads: DownloadService;
+  /** Signs and verifies download receipts. */
+  receipts: DownloadReceipts;
   transferFeed: TransferFeedService;
   history: ReceiptHistoryService;
   suppressions: SuppressionService;

@@ -27,6 +27,9 @@ export class CreateTransferInput {
   @Field(() => String)
   senderName!: string;
 
+  @Field(() => String, { nullable: true, description: "Gets the signed download receipt by email once the recipient first downloads the file" })
+  senderEmail?: string;
+
   @Field(() => Date, { nullable: true, description: "Defaults to 7 days from now; at most 90 days" })
   expiresAt?: Date;
 

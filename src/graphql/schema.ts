@@ -4,6 +4,7 @@ import { buildSchema, type PubSub } from "type-graphql";
 import { AuditResolver } from "./audit.resolver.js";
 import { authChecker } from "./auth-checker.js";
 import { boundByDatabaseGate } from "./database-deadline.js";
+import { DownloadReceiptResolver } from "./download-receipt.resolver.js";
 import { DeliveryPolicyResolver } from "./delivery-policy.resolver.js";
 import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
@@ -28,7 +29,7 @@ const ownSubscribeOnly: PubSub = {
 
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver, WebhookDeliveryResolver, AuditResolver],
+    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver, WebhookDeliveryResolver, AuditResolver, DownloadReceiptResolver],
     authChecker,
     pubSub: ownSubscribeOnly,
     // Input is validated once, in the domain services (zod), not twice.

@@ -51,6 +51,12 @@ export class Transfer {
   @Field(() => Date, { nullable: true, description: "When the recipient first downloaded the file" })
   downloadedAt!: Date | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description: "The signed receipt of the first download: a compact JWS (EdDSA) verifiable with /.well-known/jwks.json alone, or with verifyReceipt",
+  })
+  downloadReceipt!: string | null;
+
   @Field(() => [Message])
   messages!: Message[];
 
