@@ -30,6 +30,7 @@ import { WebhookSourceService } from "./domain/webhook-source.service.js";
 import { expireDeliveries } from "./domain/delivery-log-retention.js";
 import { RejectedDeliveryLog } from "./domain/rejected-delivery-log.js";
 import { WakeableLoop } from "./domain/wakeable-loop.js";
+import { VerifyReplyService } from "./domain/verify-reply.service.js";
 import { ThreadedReceiptApplier } from "./applier/threaded-applier.js";
 import { createAdapters } from "./delivery/adapters.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
@@ -182,9 +183,27 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
           throttle: config.dispatchRateLimits.size > 0 ? new SendThrottle(database.db, config.dispatchRateLimits) : undefined,
         });
   const publishUpdates = (updates: TransferUpdate[]) => events.publishUpdates(updates);
+  const jwksUrl = () => `${publicBaseUrl()}/.well-known/jwks.json`;
+  const verifyReplies = new VerifyReplyService({
+    db: database.db,
+    // Through the RCS adapter, when the tap came through its provider's door.
+    reply: async (provider, request) => {
+      const adapter = adapters.RCS;
+      if (adapter.provider !== provider || !adapter.reply) return undefined;
+      const outcome = await adapter.reply(request);
+      return outcome.kind === "accepted" ? { sent: true, providerMessageId: outcome.providerMessageId } : { sent: false, error: outcome.error };
+    },
+    signingKey: () => signingKeys.fingerprint(),
+    jwksUrl,
+    publishUpdates,
+  });
   // Every role folds: appended events are folded by whichever instance gets to them first.
   const applierOptions = {
-    publishUpdates,
+    publishUpdates: (updates: TransferUpdate[]) => {
+      publishUpdates(updates);
+      // Whichever instance folded a Verify ID tap answers it, once.
+      verifyReplies.answerTaps(updates).catch((error: unknown) => log.error({ err: error, component: "verify-reply" }, "answering a Verify ID tap failed"));
+    },
     onError: (error: unknown) => log.error({ err: error, component: "receipt-applier" }, "folding receipts failed; retrying"),
     backlogLimit: config.receiptBacklogLimit,
   };
@@ -204,7 +223,6 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     onAppended: () => applier.wake(),
     observeBatch: (size) => metrics.ingestBatchSize.observe(size),
   });
-  const jwksUrl = () => `${publicBaseUrl()}/.well-known/jwks.json`;
   const downloadReceipts = new DownloadReceipts(signingKeys, publicBaseUrl);
   const services: GraphQLServices = {
     db: database.db,

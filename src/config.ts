@@ -115,6 +115,7 @@ const environmentSchema = z.object({
   TWILIO_FROM: optionalString,
   TWILIO_MESSAGING_SERVICE_SID: optionalString,
   TWILIO_RCS_SENDER: optionalString,
+  TWILIO_CONTENT_SID: optionalString.pipe(z.string().regex(/^HX[0-9a-fA-F]{32}$/, "expected a Content Template SID, HX followed by 32 hex digits").optional()),
   VONAGE_APPLICATION_ID: optionalString,
   VONAGE_PRIVATE_KEY: optionalString,
   VONAGE_API_KEY: optionalString,
@@ -217,7 +218,7 @@ export interface Config {
   cpaas?: { apiUrl: string; token?: string };
   /** Which adapter sends each phone channel; email always goes over SMTP (or the log). */
   providers: { RCS: MessagingProvider; SMS: MessagingProvider };
-  twilio?: { accountSid: string; authToken: string; from?: string; messagingServiceSid?: string; rcsSender?: string };
+  twilio?: { accountSid: string; authToken: string; from?: string; messagingServiceSid?: string; rcsSender?: string; contentSid?: string };
   vonage?: {
     auth: { applicationId: string; privateKey: string } | { apiKey: string; apiSecret: string };
     smsFrom?: string;
@@ -427,6 +428,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
             from: e.TWILIO_FROM,
             messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
             rcsSender: e.TWILIO_RCS_SENDER,
+            contentSid: e.TWILIO_CONTENT_SID,
           }
         : undefined,
     vonage: vonageAuth ? { auth: vonageAuth, smsFrom: e.VONAGE_SMS_FROM, rcsFrom: e.VONAGE_RCS_FROM, baseUrl: e.VONAGE_API_URL } : undefined,

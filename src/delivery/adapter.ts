@@ -16,6 +16,14 @@ export type SendOutcome =
   /** `notCapable`: the recipient cannot receive this channel (RCS 404) — a fallback trigger. */
   | { kind: "permanent"; error: string; code?: number; notCapable?: boolean };
 
+/** A free-text answer in the recipient's RCS conversation (to a tapped Verify ID), outside any notification. */
+export interface ReplyRequest {
+  phone: string;
+  text: string;
+  /** The provider's correlation handle for it (Vonage `client_ref`, at most 40 characters). */
+  clientRef: string;
+}
+
 /** An outbound provider: one send, classified. Retries and fallbacks are the dispatcher's. */
 export interface DeliveryAdapter {
   provider: string;
@@ -25,6 +33,8 @@ export interface DeliveryAdapter {
    * undefined when the provider cannot tell (the send then decides).
    */
   rcsCapable?(phone: string): Promise<boolean | undefined>;
+  /** Sends an RCS reply in the conversation, where the provider can (Twilio, Vonage). */
+  reply?(request: ReplyRequest): Promise<SendOutcome>;
   /** Withdraws a message it accepted but has not delivered, where the provider can. */
   revoke?(message: { channel: Channel; providerMessageId: string }): Promise<RevokeOutcome>;
 }

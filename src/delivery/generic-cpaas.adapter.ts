@@ -1,11 +1,13 @@
-import type { DeliveryAdapter, SendOutcome, SendRequest } from "./adapter.js";
+import type { DeliveryAdapter, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
 import { retryAfterMs } from "./http-outcome.js";
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 export const TRANSFER_TEMPLATE_ID = "transfer_notification_v2";
+/** A free-text answer in the conversation (a Verify ID tap's): the template's one parameter is the text. */
+export const REPLY_TEMPLATE_ID = "ackline_reply";
 
-/** The body of the seed's generic send API, `POST {CPAAS_API_URL}/v1/messages`. */
+/** The body of the seed's generic send API, `POST {CPAAS_API_URL}/v1/messages`: a notification… */
 export interface GenericSendBody {
   to: string;
   type: "rcs" | "sms";
@@ -13,6 +15,9 @@ export interface GenericSendBody {
   client_message_id: string;
   params: { transfer_id: string; sender_name: string; file_desc: string; link: string; expiry: string };
 }
+
+/** …or a reply in the conversation. */
+export type GenericReplyBody = Omit<GenericSendBody, "params"> & { params: { text: string } };
 
 /** The answer of the generic capability query, `GET {CPAAS_API_URL}/v1/capabilities/{phone}`. */
 export interface GenericCapabilityAnswer {
@@ -43,8 +48,8 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
         return undefined;
       }
     },
-    async send({ message, transfer, link }: SendRequest): Promise<SendOutcome> {
-      const body: GenericSendBody = {
+    send: ({ message, transfer, link }: SendRequest) =>
+      post({
         to: transfer.recipientPhone ?? "",
         type: message.channel === "SMS" ? "sms" : "rcs",
         template_id: TRANSFER_TEMPLATE_ID,
@@ -56,35 +61,39 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
           link,
           expiry: transfer.expiresAt.toISOString(),
         },
-      };
-      let response: Response;
-      try {
-        response = await doFetch(endpoint, {
-          method: "POST",
-          headers: { "content-type": "application/json", ...authorization },
-          body: JSON.stringify(body),
-          signal: timeout(),
-        });
-      } catch (error) {
-        return { kind: "transient", error: `network error: ${(error as Error).message}` };
-      }
-      const text = await response.text();
-      if (response.ok) {
-        let id: unknown;
-        try {
-          const json = JSON.parse(text) as { id?: unknown; message_id?: unknown };
-          id = json.id ?? json.message_id;
-        } catch {
-          id = undefined;
-        }
-        if (typeof id !== "string" || id === "") return { kind: "transient", error: "send API answered 2xx without a message id", code: response.status };
-        return { kind: "accepted", providerMessageId: id, code: response.status };
-      }
-      const error = `send API answered ${response.status}: ${text.slice(0, 200)}`;
-      if (response.status === 408 || response.status === 429 || response.status >= 500) {
-        return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
-      }
-      return { kind: "permanent", error, code: response.status, notCapable: response.status === 404 };
-    },
+      }),
+    reply: ({ phone, text, clientRef }: ReplyRequest) => post({ to: phone, type: "rcs", template_id: REPLY_TEMPLATE_ID, client_message_id: clientRef, params: { text } }),
   };
+
+  /** One send, its answer classified. */
+  async function post(body: GenericSendBody | GenericReplyBody): Promise<SendOutcome> {
+    let response: Response;
+    try {
+      response = await doFetch(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...authorization },
+        body: JSON.stringify(body),
+        signal: timeout(),
+      });
+    } catch (error) {
+      return { kind: "transient", error: `network error: ${(error as Error).message}` };
+    }
+    const text = await response.text();
+    if (response.ok) {
+      let id: unknown;
+      try {
+        const json = JSON.parse(text) as { id?: unknown; message_id?: unknown };
+        id = json.id ?? json.message_id;
+      } catch {
+        id = undefined;
+      }
+      if (typeof id !== "string" || id === "") return { kind: "transient", error: "send API answered 2xx without a message id", code: response.status };
+      return { kind: "accepted", providerMessageId: id, code: response.status };
+    }
+    const error = `send API answered ${response.status}: ${text.slice(0, 200)}`;
+    if (response.status === 408 || response.status === 429 || response.status >= 500) {
+      return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
+    }
+    return { kind: "permanent", error, code: response.status, notCapable: response.status === 404 };
+  }
 }

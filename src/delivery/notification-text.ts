@@ -1,4 +1,8 @@
+import { formatExpiry } from "../domain/expiry-text.js";
+import { postbackFor } from "../domain/postback.js";
 import type { SendRequest } from "./adapter.js";
+
+export { formatExpiry };
 
 /** Caps for the parts the partner chose, so the text stays well inside the providers' limits. */
 const MAX_SENDER = 80;
@@ -9,15 +13,29 @@ function clip(value: string, max: number): string {
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 
-/** `2026-01-24 15:04 UTC`: the expiry as a recipient reads it (minute precision, always UTC). */
-export function formatExpiry(date: Date): string {
-  return `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
-
 /**
  * The plain-text notification the SMS/RCS adapters send: who sent what, the signed link and when it
  * expires. Well under Vonage's 1000-character and Twilio's Body limits with any link Ackline signs.
  */
 export function renderNotificationText({ transfer, link }: SendRequest): string {
   return `${clip(transfer.senderName, MAX_SENDER)} sent you "${clip(transfer.fileName, MAX_FILE_NAME)}". Download: ${link} (expires ${formatExpiry(transfer.expiresAt)})`;
+}
+
+/** The seed's RCS notification: a card saying who sent what until when, and its two buttons. */
+export interface NotificationCard {
+  title: string;
+  description: string;
+  /** Opens the download link; its postback is `download:<transfer id>`. */
+  download: { text: "Download"; url: string; postback: string };
+  /** Asks Ackline who sent it (answered in the conversation); its postback is `verify:<transfer id>`. */
+  verify: { text: "Verify ID"; postback: string };
+}
+
+export function notificationCard({ transfer, link }: SendRequest): NotificationCard {
+  return {
+    title: `${clip(transfer.senderName, MAX_SENDER)} sent you a file`,
+    description: `"${clip(transfer.fileName, MAX_FILE_NAME)}" (${transfer.fileSizeBytes} bytes). The link expires ${formatExpiry(transfer.expiresAt)}. Ref ${transfer.id}`,
+    download: { text: "Download", url: link, postback: postbackFor("download", transfer.id) },
+    verify: { text: "Verify ID", postback: postbackFor("verify", transfer.id) },
+  };
 }

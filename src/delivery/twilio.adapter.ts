@@ -1,7 +1,7 @@
-import type { DeliveryAdapter, SendOutcome, SendRequest } from "./adapter.js";
+import type { DeliveryAdapter, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
 import type { FetchLike } from "./generic-cpaas.adapter.js";
 import { isTransientStatus, parseJsonObject, retryAfterMs } from "./http-outcome.js";
-import { renderNotificationText } from "./notification-text.js";
+import { formatExpiry, renderNotificationText } from "./notification-text.js";
 
 /*
  * Twilio Programmable Messaging, "Create a Message resource" — facts this adapter relies on, as
@@ -21,6 +21,10 @@ import { renderNotificationText } from "./notification-text.js";
  * - RCS: sending directly, without Twilio's own fallback, means `From` = the RCS Sender (`rcs:<id>`) and
  *   `To` = the recipient's `rcs:` address. A Messaging Service with an RCS Sender in its pool tries RCS
  *   first and falls back to SMS/MMS inside Twilio. Error 63106: the handset is not RCS-capable.
+ * - Rich content: `ContentSid` (an `HX…` Content Template, e.g. a `twilio/card` with URL and QUICK_REPLY
+ *   actions) and `ContentVariables`, a JSON object of the template's numbered variables as strings,
+ *   replace `Body`. A tapped QUICK_REPLY comes back inbound as `ButtonPayload` = the action's `id`
+ *   (verbatim since 14 July 2025) and `ButtonText`.
  * - Idempotency: Create Message has no idempotency key, so a send repeated after an unanswered request
  *   (timeout, crash before the answer was stored) can reach the recipient twice. What Ackline can do is
  *   put its client message id in the `StatusCallback` query: Twilio signs the full callback URL
@@ -49,6 +53,8 @@ export interface TwilioAdapterOptions {
   messagingServiceSid?: string;
   /** The RCS Sender for direct RCS sends (`rcs:<id>` or just `<id>`); Twilio then does no fallback of its own. */
   rcsSender?: string;
+  /** An RCS Content Template (`TWILIO_CONTENT_SID`) taking the notification's variables (see contentVariables): RCS then goes as a rich card. */
+  contentSid?: string;
   /** Ackline's `/webhooks/twilio` URL as Twilio must call it (asked per send: known once listening); Ackline adds `client_message_id` to its query. */
   statusCallbackUrl?: () => string;
   /** Default `https://api.twilio.com`; tests point it at a local fake. */
@@ -62,8 +68,29 @@ export interface TwilioCreateMessageForm {
   To: string;
   From?: string;
   MessagingServiceSid?: string;
-  Body: string;
+  /** Plain text, or… */
+  Body?: string;
+  /** …a Content Template and its variables (JSON). */
+  ContentSid?: string;
+  ContentVariables?: string;
   StatusCallback?: string;
+}
+
+/**
+ * The Content Template's variables for a notification: 1 the sender, 2 the file name, 3 the expiry,
+ * 4 the download link's path and query (the template's URL action is `<public origin>/{{4}}`:
+ * Twilio wants a URL variable after a fixed origin), 5 the transfer id (its Verify ID quick reply's
+ * id is `verify:{{5}}`).
+ */
+export function contentVariables(request: SendRequest): Record<"1" | "2" | "3" | "4" | "5", string> {
+  const link = new URL(request.link);
+  return {
+    "1": request.transfer.senderName,
+    "2": request.transfer.fileName,
+    "3": formatExpiry(request.transfer.expiresAt),
+    "4": `${link.pathname.slice(1)}${link.search}`,
+    "5": request.transfer.id,
+  };
 }
 
 function withClientMessageId(callbackUrl: string, clientMessageId: string): string {
@@ -94,6 +121,36 @@ export function createTwilioAdapter(options: TwilioAdapterOptions): DeliveryAdap
     return `twilio: channel ${channel} is not sent through Twilio Messaging`;
   }
 
+  /** One Create Message request, its answer classified. */
+  async function post(channel: SendRequest["message"]["channel"], form: TwilioCreateMessageForm): Promise<SendOutcome> {
+    let response: Response;
+    try {
+      response = await doFetch(endpoint, {
+        method: "POST",
+        headers: { authorization, "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+        body: new URLSearchParams(Object.entries(form).filter((entry): entry is [string, string] => typeof entry[1] === "string")).toString(),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      });
+    } catch (error) {
+      return { kind: "transient", error: `twilio: network error: ${(error as Error).message}` };
+    }
+    const text = await response.text();
+    const json = parseJsonObject(text);
+    if (response.ok) {
+      const sid = json?.sid;
+      if (typeof sid !== "string" || sid === "") return { kind: "transient", error: "twilio answered 2xx without a message sid", code: response.status };
+      return { kind: "accepted", providerMessageId: sid, code: response.status };
+    }
+    const twilioCode = typeof json?.code === "number" ? json.code : undefined;
+    const detail = typeof json?.message === "string" ? json.message : text.slice(0, 200);
+    const error = `twilio answered ${response.status}${twilioCode ? ` (error ${twilioCode})` : ""}: ${detail}`;
+    if (isTransientStatus(response.status) || twilioCode === TOO_MANY_REQUESTS) {
+      return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
+    }
+    const notCapable = twilioCode !== undefined && (channel === "RCS" ? NOT_CAPABLE.RCS : channel === "SMS" ? NOT_CAPABLE.SMS : undefined)?.has(twilioCode) === true;
+    return { kind: "permanent", error, code: response.status, notCapable };
+  }
+
   return {
     provider: "twilio",
     async send(request: SendRequest): Promise<SendOutcome> {
@@ -101,37 +158,22 @@ export function createTwilioAdapter(options: TwilioAdapterOptions): DeliveryAdap
       if (!transfer.recipientPhone) return { kind: "permanent", error: "twilio: transfer has no recipient phone" };
       const routed = route(message.channel, transfer.recipientPhone);
       if (typeof routed === "string") return { kind: "permanent", error: routed };
-      const form: TwilioCreateMessageForm = {
+      // RCS as the rich card with its two buttons when a Content Template is configured; SMS stays plain text.
+      const content =
+        message.channel === "RCS" && options.contentSid
+          ? { ContentSid: options.contentSid, ContentVariables: JSON.stringify(contentVariables(request)) }
+          : { Body: renderNotificationText(request) };
+      return post(message.channel, {
         ...routed,
-        Body: renderNotificationText(request),
+        ...content,
         ...(options.statusCallbackUrl ? { StatusCallback: withClientMessageId(options.statusCallbackUrl(), message.clientMessageId) } : {}),
-      };
-      let response: Response;
-      try {
-        response = await doFetch(endpoint, {
-          method: "POST",
-          headers: { authorization, "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-          body: new URLSearchParams(Object.entries(form).filter((entry): entry is [string, string] => typeof entry[1] === "string")).toString(),
-          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-        });
-      } catch (error) {
-        return { kind: "transient", error: `twilio: network error: ${(error as Error).message}` };
-      }
-      const text = await response.text();
-      const json = parseJsonObject(text);
-      if (response.ok) {
-        const sid = json?.sid;
-        if (typeof sid !== "string" || sid === "") return { kind: "transient", error: "twilio answered 2xx without a message sid", code: response.status };
-        return { kind: "accepted", providerMessageId: sid, code: response.status };
-      }
-      const twilioCode = typeof json?.code === "number" ? json.code : undefined;
-      const detail = typeof json?.message === "string" ? json.message : text.slice(0, 200);
-      const error = `twilio answered ${response.status}${twilioCode ? ` (error ${twilioCode})` : ""}: ${detail}`;
-      if (isTransientStatus(response.status) || twilioCode === TOO_MANY_REQUESTS) {
-        return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
-      }
-      const notCapable = twilioCode !== undefined && (message.channel === "RCS" ? NOT_CAPABLE.RCS : message.channel === "SMS" ? NOT_CAPABLE.SMS : undefined)?.has(twilioCode) === true;
-      return { kind: "permanent", error, code: response.status, notCapable };
+      });
+    },
+
+    async reply({ phone, text }: ReplyRequest): Promise<SendOutcome> {
+      const routed = route("RCS", phone);
+      if (typeof routed === "string") return { kind: "permanent", error: routed };
+      return post("RCS", { ...routed, Body: text });
     },
   };
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
 import type { RevokeOutcome } from "../domain/model.js";
-import type { DeliveryAdapter, SendOutcome, SendRequest } from "./adapter.js";
+import type { DeliveryAdapter, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
 import type { FetchLike } from "./generic-cpaas.adapter.js";
 import { isTransientStatus, parseJsonObject, retryAfterMs } from "./http-outcome.js";
-import { renderNotificationText } from "./notification-text.js";
+import { type NotificationCard, notificationCard, renderNotificationText } from "./notification-text.js";
 
 /*
  * Vonage Messages API v1, "Send a message" — facts this adapter relies on, as documented by Vonage
@@ -27,6 +27,11 @@ import { renderNotificationText } from "./notification-text.js";
  *   `invalid_parameters`); the Messages error list names 1000 "Throttled … Please wait and retry",
  *   1030 "Internal error" and 1100 "Communication Failed" — retried like 429 and 5xx. Everything else
  *   4xx (401 credentials, 402 balance, 422 invalid parameters, barred numbers …) is permanent.
+ * - RCS rich content goes as `message_type: "custom"` with a `custom` object, which Vonage passes through
+ *   to Google RBM unvalidated: an RBM AgentContentMessage (`contentMessage.richCard.standaloneCard`,
+ *   `cardContent { title, description, suggestions }`; a suggested action `{ action: { text, postbackData,
+ *   openUrlAction: { url } } }`, a suggested reply `{ reply: { text, postbackData } }`). A tapped reply
+ *   comes back as an inbound `reply` (`reply.id` = the postback), a tapped action as a `button`.
  * - RCS reachability is not reported synchronously: an unreachable handset comes back as a `rejected`
  *   status webhook, so this adapter never answers `notCapable`.
  * - An RCS message not yet delivered can be revoked within 24 hours: `PATCH /v1/messages/{uuid}` with
@@ -59,16 +64,52 @@ export interface VonageAdapterOptions {
   timeoutMs?: number;
 }
 
-/** The JSON body of one send (what the fake server parses back). */
-export interface VonageSendBody {
-  message_type: "text";
-  text: string;
+/** Google RBM's AgentContentMessage, as Vonage's RCS `custom` type passes it through. */
+export interface RbmContent {
+  contentMessage: {
+    richCard: {
+      standaloneCard: {
+        cardOrientation: "VERTICAL";
+        cardContent: {
+          title: string;
+          description: string;
+          suggestions: Array<{ action: { text: string; postbackData: string; openUrlAction: { url: string } } } | { reply: { text: string; postbackData: string } }>;
+        };
+      };
+    };
+  };
+}
+
+/** The JSON body of one send (what the fake server parses back): plain text, or (RCS) the rich card. */
+export type VonageSendBody = {
   to: string;
   from: string;
   channel: "sms" | "rcs";
   client_ref: string;
   webhook_url?: string;
   webhook_version?: "v1";
+} & ({ message_type: "text"; text: string } | { message_type: "custom"; custom: RbmContent });
+
+/** The notification card as an RBM standalone rich card: Download opens the link, Verify ID is a suggested reply. */
+function rbmRichCard(card: NotificationCard): RbmContent {
+  const { download, verify } = card;
+  return {
+    contentMessage: {
+      richCard: {
+        standaloneCard: {
+          cardOrientation: "VERTICAL",
+          cardContent: {
+            title: card.title,
+            description: card.description,
+            suggestions: [
+              { action: { text: download.text, postbackData: download.postback, openUrlAction: { url: download.url } } },
+              { reply: { text: verify.text, postbackData: verify.postback } },
+            ],
+          },
+        },
+      },
+    },
+  };
 }
 
 /** E.164 as Vonage wants it: digits only, no `+` or `00` prefix. */
@@ -126,6 +167,36 @@ export function createVonageAdapter(options: VonageAdapterOptions): DeliveryAdap
     return `vonage: channel ${channel} is not sent through the Messages API here`;
   }
 
+  /** One send, its answer classified. */
+  async function post(body: VonageSendBody): Promise<SendOutcome> {
+    let authHeader: string;
+    try {
+      authHeader = await authorization();
+    } catch (error) {
+      return { kind: "permanent", error: `vonage: cannot sign the application JWT: ${(error as Error).message}` };
+    }
+    let response: Response;
+    try {
+      response = await doFetch(endpoint, requestInit("POST", authHeader, body));
+    } catch (error) {
+      return { kind: "transient", error: `vonage: network error: ${(error as Error).message}` };
+    }
+    const text = await response.text();
+    const json = parseJsonObject(text);
+    if (response.ok) {
+      const uuid = json?.message_uuid;
+      if (typeof uuid !== "string" || uuid === "") return { kind: "transient", error: "vonage answered 2xx without a message_uuid", code: response.status };
+      return { kind: "accepted", providerMessageId: uuid, code: response.status };
+    }
+    const code = problemCode(json);
+    const explained = [json?.title, json?.detail].filter((part): part is string => typeof part === "string" && part !== "").join(": ");
+    const error = `vonage answered ${response.status}${code ? ` (error ${code})` : ""}: ${explained || text.slice(0, 200)}`;
+    if (isTransientStatus(response.status) || (code !== undefined && TRANSIENT_ERROR_CODES.has(code))) {
+      return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
+    }
+    return { kind: "permanent", error, code: response.status, notCapable: false };
+  }
+
   return {
     provider: "vonage",
     async send(request: SendRequest): Promise<SendOutcome> {
@@ -133,41 +204,25 @@ export function createVonageAdapter(options: VonageAdapterOptions): DeliveryAdap
       if (!transfer.recipientPhone) return { kind: "permanent", error: "vonage: transfer has no recipient phone" };
       const route = sender(message.channel);
       if (typeof route === "string") return { kind: "permanent", error: route };
-      const body: VonageSendBody = {
-        message_type: "text",
-        text: renderNotificationText(request),
+      // RCS gets the seed's card with its two buttons; SMS stays plain text.
+      const content =
+        route.channel === "rcs"
+          ? { message_type: "custom" as const, custom: rbmRichCard(notificationCard(request)) }
+          : { message_type: "text" as const, text: renderNotificationText(request) };
+      return post({
+        ...content,
         to: vonageNumber(transfer.recipientPhone),
         from: route.from,
         channel: route.channel,
         client_ref: message.clientMessageId,
         ...(options.statusWebhookUrl ? { webhook_url: options.statusWebhookUrl(), webhook_version: "v1" as const } : {}),
-      };
-      let authHeader: string;
-      try {
-        authHeader = await authorization();
-      } catch (error) {
-        return { kind: "permanent", error: `vonage: cannot sign the application JWT: ${(error as Error).message}` };
-      }
-      let response: Response;
-      try {
-        response = await doFetch(endpoint, requestInit("POST", authHeader, body));
-      } catch (error) {
-        return { kind: "transient", error: `vonage: network error: ${(error as Error).message}` };
-      }
-      const text = await response.text();
-      const json = parseJsonObject(text);
-      if (response.ok) {
-        const uuid = json?.message_uuid;
-        if (typeof uuid !== "string" || uuid === "") return { kind: "transient", error: "vonage answered 2xx without a message_uuid", code: response.status };
-        return { kind: "accepted", providerMessageId: uuid, code: response.status };
-      }
-      const code = problemCode(json);
-      const explained = [json?.title, json?.detail].filter((part): part is string => typeof part === "string" && part !== "").join(": ");
-      const error = `vonage answered ${response.status}${code ? ` (error ${code})` : ""}: ${explained || text.slice(0, 200)}`;
-      if (isTransientStatus(response.status) || (code !== undefined && TRANSIENT_ERROR_CODES.has(code))) {
-        return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
-      }
-      return { kind: "permanent", error, code: response.status, notCapable: false };
+      });
+    },
+
+    async reply({ phone, text, clientRef }: ReplyRequest): Promise<SendOutcome> {
+      const route = sender("RCS");
+      if (typeof route === "string") return { kind: "permanent", error: route };
+      return post({ message_type: "text", text, to: vonageNumber(phone), from: route.from, channel: route.channel, client_ref: clientRef });
     },
 
     async revoke({ channel, providerMessageId }): Promise<RevokeOutcome> {

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { z } from "zod";
 import type { Config } from "../config.js";
 import type { NormalizedEvent, TemplateUpdate } from "../domain/model.js";
+import { parsePostback } from "../domain/postback.js";
 
 /** Secrets each door verifies with (read from the environment, or a tenant's source); an absent one means the door refuses everything (fail closed). */
 export type WebhookSecrets = Config["webhookSecrets"];
@@ -280,8 +281,7 @@ export function e164(phone: string): string {
 
 /** Ackline's suggestions carry `<action>:<transfer id>` as their postback. */
 export function transferIdFromPostback(postback: string | undefined): string | undefined {
-  const match = /^[^:]+:(tx_[A-Za-z0-9_-]+)$/.exec(postback ?? "");
-  return match?.[1];
+  return parsePostback(postback)?.transferId;
 }
 
 /** Longest deduplication key: a door builds it from a few ids, each at most MAX_PROVIDER_ID_LENGTH. */

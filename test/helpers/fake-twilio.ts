@@ -19,6 +19,15 @@ export type TwilioFakeReply = { status: number; body?: unknown; headers?: Record
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 
+function isJsonObject(text: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
+}
+
 function twilioError(status: number, code: number, message: string): TwilioFakeReply {
   return { status, body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status } };
 }
@@ -28,7 +37,8 @@ function twilioError(status: number, code: number, message: string): TwilioFakeR
  * /2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP Basic (Account SID : Auth Token), a form-encoded
  * body, and Twilio's error JSON `{ code, message, more_info, status }` — 20003 bad credentials, 21604
  * no `To` (also what Twilio answers to a body that is not form-encoded), 21211 invalid `To`, 21603 no
- * `From`/`MessagingServiceSid`, 21602 no `Body`. Success is 201 with a Message resource whose `sid`
+ * `From`/`MessagingServiceSid`, 21602 neither `Body` nor `ContentSid`, 21655 a malformed `ContentSid`, 21656
+ * `ContentVariables` that are not a JSON object. Success is 201 with a Message resource whose `sid`
  * starts with `SM`. `reply` overrides the answer to a valid request (errors, 429 with Retry-After …).
  */
 export async function startFakeTwilio(options: {
@@ -57,7 +67,9 @@ export async function startFakeTwilio(options: {
     const to = form.To.startsWith("rcs:") ? form.To.slice(4) : form.To;
     if (!E164.test(to)) return { reply: twilioError(400, 21211, `Invalid 'To' Phone Number: ${form.To}`), form };
     if (!form.From && !form.MessagingServiceSid) return { reply: twilioError(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required to send a message."), form };
-    if (!form.Body) return { reply: twilioError(400, 21602, "Message body is required."), form };
+    if (!form.Body && !form.ContentSid) return { reply: twilioError(400, 21602, "Message body is required."), form };
+    if (form.ContentSid && !/^HX[0-9a-f]{32}$/i.test(form.ContentSid)) return { reply: twilioError(400, 21655, "The ContentSid is Invalid."), form };
+    if (form.ContentVariables !== undefined && !isJsonObject(form.ContentVariables)) return { reply: twilioError(400, 21656, "The ContentVariables Parameter is invalid."), form };
     const attempt = requests.filter((r) => r.form.Body === form.Body && r.form.To === form.To).length + 1;
     const override = options.reply?.(form, attempt);
     if (override) return { reply: override, form };

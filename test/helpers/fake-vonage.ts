@@ -29,7 +29,8 @@ const UNAUTHORIZED = "https://developer.vonage.com/api-errors#unauthorized";
  * A local server speaking the Vonage Messages API v1 send as documented: `POST /v1/messages`, either
  * HTTP Basic (`api_key:api_secret`) or a Bearer application JWT (RS256, `application_id` claim, checked
  * against the application's public key) — never both, a JSON body `{ message_type: "text", text, to,
- * from, channel, client_ref? }` with `to` in E.164 without `+`, `text` up to 1000 characters. Success
+ * from, channel, client_ref? }` with `to` in E.164 without `+`, `text` up to 1000 characters, or (RCS) `{
+ * message_type: "custom", custom: {…} }` passed through to RBM. Success
  * is 202 `{ message_uuid }`; errors are RFC 7807 problem JSON (`application/problem+json`). `reply`
  * overrides the answer to a valid request. An accepted RCS message can be revoked with
  * `PATCH /v1/messages/{uuid}` `{"status": "revoked"}`.
@@ -70,8 +71,12 @@ export async function startFakeVonage(options: {
 
   function validate(body: Record<string, unknown>): { name: string; reason: string }[] {
     const invalid: { name: string; reason: string }[] = [];
-    if (body.message_type !== "text") invalid.push({ name: "message_type", reason: "must be text" });
-    if (typeof body.text !== "string" || body.text.length < 1 || body.text.length > 1000) invalid.push({ name: "text", reason: "1 to 1000 characters" });
+    if (body.message_type === "custom") {
+      // Passed through to Google RBM unvalidated: only an RCS message may carry it, and it must be an object.
+      if (body.channel !== "rcs") invalid.push({ name: "message_type", reason: "custom is an RCS message type" });
+      if (!body.custom || typeof body.custom !== "object" || Array.isArray(body.custom)) invalid.push({ name: "custom", reason: "must be an object" });
+    } else if (body.message_type !== "text") invalid.push({ name: "message_type", reason: "must be text or custom" });
+    else if (typeof body.text !== "string" || body.text.length < 1 || body.text.length > 1000) invalid.push({ name: "text", reason: "1 to 1000 characters" });
     if (typeof body.to !== "string" || !/^\d{7,15}$/.test(body.to)) invalid.push({ name: "to", reason: "E.164 without a leading + or 00" });
     if (typeof body.from !== "string" || body.from === "") invalid.push({ name: "from", reason: "required" });
     if (body.channel !== "sms" && body.channel !== "rcs") invalid.push({ name: "channel", reason: "must be sms or rcs" });

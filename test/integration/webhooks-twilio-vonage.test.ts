@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RevokeTransferDocument } from "../generated/graphql.js";
-import { startFakeTwilio } from "../helpers/fake-twilio.js";
-import { startFakeVonage } from "../helpers/fake-vonage.js";
 import { graphql } from "../helpers/graphql.js";
-import { startTestServer, TEST_TWILIO_AUTH_TOKEN, tokenFor, type TestServer } from "../helpers/server.js";
+import { PUBLIC_BASE_URL, serverSendingThroughTwilio, serverSendingThroughVonage, TWILIO_ACCOUNT_SID } from "../helpers/provider-server.js";
+import type { TestServer } from "../helpers/server.js";
 import { createTransfer, getTransfer, history } from "../helpers/transfers.js";
 import { eventually } from "../helpers/wait.js";
 import { postTwilio, postVonage } from "../helpers/webhooks.js";
@@ -13,33 +12,6 @@ import { postTwilio, postVonage } from "../helpers/webhooks.js";
  * their APIs), naming its receipt door on each message; the test then plays the provider and posts
  * signed receipts to exactly that door.
  */
-
-/** What a proxy in front of Ackline would present to the providers. */
-const PUBLIC_BASE_URL = "https://ackline.example.test";
-
-/**
- * A fake of the provider's API and an Ackline sending through it (with `env`). The adapters call
- * the provider's fixed API origin, so fetch is pointed at the fake for that origin.
- */
-function serverSendingThrough<Fake extends { url: string; close(): Promise<void> }>(apiOrigin: string, startFake: () => Promise<Fake>, env: Record<string, string>) {
-  const context = {} as { fake: Fake; server: TestServer; token: string };
-  beforeAll(async () => {
-    context.fake = await startFake();
-    const realFetch = globalThis.fetch;
-    vi.stubGlobal("fetch", (input: string | URL | Request, init?: RequestInit) => {
-      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-      return realFetch(url.startsWith(apiOrigin) ? context.fake.url + url.slice(apiOrigin.length) : input, init);
-    });
-    context.server = await startTestServer({ env: { ...env, PUBLIC_BASE_URL } });
-    context.token = await tokenFor("acme");
-  });
-  afterAll(async () => {
-    vi.unstubAllGlobals();
-    await context.server?.close();
-    await context.fake?.close();
-  });
-  return context;
-}
 
 /** Events from the provider (not Ackline's own decisions). */
 async function receipts(server: TestServer, token: string, transferId: string) {
@@ -55,14 +27,7 @@ function recorded(server: TestServer, token: string, transferId: string, provide
 }
 
 describe("Twilio: sent through the adapter, receipts through /webhooks/twilio", () => {
-  const ACCOUNT_SID = `AC${"0123456789abcdef".repeat(2)}`;
-  const context = serverSendingThrough("https://api.twilio.com", () => startFakeTwilio({ accountSid: ACCOUNT_SID, authToken: TEST_TWILIO_AUTH_TOKEN }), {
-    RCS_PROVIDER: "twilio",
-    SMS_PROVIDER: "twilio",
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_RCS_SENDER: "acme_agent",
-    TWILIO_FROM: "+15005550006",
-  });
+  const context = serverSendingThroughTwilio();
   let phoneCounter = 0;
   const nextPhone = () => `+1416555${String(4000 + phoneCounter++)}`;
 
@@ -85,7 +50,7 @@ describe("Twilio: sent through the adapter, receipts through /webhooks/twilio", 
     const status = (MessageStatus: string) => ({
       MessageSid: sid,
       SmsSid: sid,
-      AccountSid: ACCOUNT_SID,
+      AccountSid: TWILIO_ACCOUNT_SID,
       From: "rcs:acme_agent",
       To: `rcs:${phone}`,
       MessageStatus,
@@ -131,7 +96,7 @@ describe("Twilio: sent through the adapter, receipts through /webhooks/twilio", 
 
   it("an inbound STOP from the recipient (to the console-configured door, no query) is an OPT_OUT on their latest transfer", async () => {
     const { transfer, phone } = await sentThroughTwilio();
-    const inbound = { MessageSid: `SM${"e".repeat(32)}`, AccountSid: ACCOUNT_SID, From: `rcs:${phone}`, To: "rcs:acme_agent", Body: "STOP", SmsStatus: "received" };
+    const inbound = { MessageSid: `SM${"e".repeat(32)}`, AccountSid: TWILIO_ACCOUNT_SID, From: `rcs:${phone}`, To: "rcs:acme_agent", Body: "STOP", SmsStatus: "received" };
     const result = await postTwilio(`${context.server.url}/webhooks/twilio`, inbound, { signedUrl: `${PUBLIC_BASE_URL}/webhooks/twilio` });
     // Twilio expects TwiML from an incoming-message webhook: an empty Response replies nothing.
     expect(result.status).toBe(200);
@@ -142,14 +107,7 @@ describe("Twilio: sent through the adapter, receipts through /webhooks/twilio", 
 });
 
 describe("Vonage: sent through the adapter, receipts through /webhooks/vonage", () => {
-  const context = serverSendingThrough("https://api.nexmo.com", () => startFakeVonage({ apiKey: "a1b2c3d", apiSecret: "vonage-api-secret" }), {
-    RCS_PROVIDER: "vonage",
-    SMS_PROVIDER: "vonage",
-    VONAGE_API_KEY: "a1b2c3d",
-    VONAGE_API_SECRET: "vonage-api-secret",
-    VONAGE_RCS_FROM: "AckTransfersAgent",
-    VONAGE_SMS_FROM: "Ackline",
-  });
+  const context = serverSendingThroughVonage();
 
   it("each message names the public /webhooks/vonage URL; signed submitted → delivered → read move the transfer", async () => {
     const phone = "+447700900123";

@@ -49,6 +49,32 @@ describe("Twilio Programmable Messaging adapter (against a local fake of the Mes
     expect(received.sid).toMatch(/^SM[0-9a-f]{32}$/);
   });
 
+  it("with a Content Template (TWILIO_CONTENT_SID), RCS is the rich card: ContentSid and ContentVariables, no Body; SMS stays plain text", async () => {
+    const contentSid = `HX${"ab".repeat(16)}`;
+    const request = sendRequest("RCS");
+    expect((await adapter({ contentSid }).send(request)).kind).toBe("accepted");
+    const { form } = fake.requests[0]!;
+    expect(Object.keys(form).sort()).toEqual(["ContentSid", "ContentVariables", "From", "StatusCallback", "To"]);
+    expect(form.ContentSid).toBe(contentSid);
+    const link = new URL(request.link);
+    expect(JSON.parse(form.ContentVariables!)).toEqual({
+      "1": "Ada Lovelace",
+      "2": "analytical-engine-notes.pdf",
+      "3": "2026-01-24 15:04 UTC",
+      "4": `${link.pathname.slice(1)}${link.search}`,
+      "5": request.transfer.id,
+    });
+
+    await adapter({ contentSid }).send(sendRequest("SMS"));
+    expect(Object.keys(fake.requests[1]!.form).sort()).toEqual(["Body", "From", "StatusCallback", "To"]);
+  });
+
+  it("replies in the RCS conversation with a plain Body from the RCS sender, without a status callback", async () => {
+    const outcome = await adapter().reply!({ phone: "+447700900123", text: "Verified: sent by Ada Lovelace.", clientRef: "verify_42" });
+    expect(outcome.kind).toBe("accepted");
+    expect(fake.requests[0]!.form).toEqual({ To: "rcs:+447700900123", From: "rcs:acme_transfers_agent", Body: "Verified: sent by Ada Lovelace." });
+  });
+
   it("sends RCS directly: From is the rcs: sender, To the recipient's rcs: address (no Twilio-side fallback)", async () => {
     const outcome = await adapter({ rcsSender: "acme_transfers_agent" }).send(sendRequest("RCS"));
     expect(outcome.kind).toBe("accepted");

@@ -70,11 +70,36 @@ describe("Vonage Messages API adapter (against a local fake of POST /v1/messages
     expect(claims.application_id).toBe(APPLICATION_ID);
     expect(typeof claims.jti).toBe("string");
     expect(claims.exp! - claims.iat!).toBe(15 * 60);
-    expect(received.body).toMatchObject({ channel: "rcs", from: "AckTransfersAgent", to: "447700900123", message_type: "text" });
+    expect(received.body).toMatchObject({ channel: "rcs", from: "AckTransfersAgent", to: "447700900123", message_type: "custom" });
 
     // The token is reused while it is fresh, not minted per message.
     await adapter.send(sendRequest("SMS"));
     expect(fake.requests[1]!.authorization).toBe(received.authorization);
+  });
+
+  it("RCS is the seed's rich card (a custom message): Download opens the link, Verify ID is a suggested reply; SMS stays plain text", async () => {
+    const request = sendRequest("RCS");
+    expect((await jwt().send(request)).kind).toBe("accepted");
+    const received = fake.requests[0]!;
+    expect(received.body!.text).toBeUndefined();
+    const { cardContent } = (received.body!.custom as { contentMessage: { richCard: { standaloneCard: { cardOrientation: string; cardContent: Record<string, unknown> } } } }).contentMessage.richCard.standaloneCard;
+    expect(cardContent.title).toBe("Ada Lovelace sent you a file");
+    expect(cardContent.description).toContain("analytical-engine-notes.pdf");
+    expect(cardContent.description).toContain("2026-01-24 15:04 UTC");
+    expect(cardContent.suggestions).toEqual([
+      { action: { text: "Download", postbackData: `download:${request.transfer.id}`, openUrlAction: { url: request.link } } },
+      { reply: { text: "Verify ID", postbackData: `verify:${request.transfer.id}` } },
+    ]);
+
+    await jwt().send(sendRequest("SMS"));
+    expect(fake.requests[1]!.body).toMatchObject({ channel: "sms", message_type: "text" });
+    expect(fake.requests[1]!.body!.custom).toBeUndefined();
+  });
+
+  it("replies in the RCS conversation with plain text from the RCS agent", async () => {
+    const outcome = await jwt().reply!({ phone: "+447700900123", text: "Verified: sent by Ada Lovelace.", clientRef: "verify_42" });
+    expect(outcome.kind).toBe("accepted");
+    expect(fake.requests[0]!.body).toEqual({ message_type: "text", text: "Verified: sent by Ada Lovelace.", to: "447700900123", from: "AckTransfersAgent", channel: "rcs", client_ref: "verify_42" });
   });
 
   it("revokes an accepted RCS message: PATCH /v1/messages/{uuid} with status revoked, under the application JWT", async () => {
