@@ -55,6 +55,14 @@ describe("configuration", () => {
     expect(mixed.twilio).toMatchObject({ accountSid: "AC1", from: "+15550001111" });
   });
 
+  it("TWILIO_CONTENT_SID names the Content Template Twilio RCS goes out with (HX + 32 hex digits), none by default", async () => {
+    const twilio = { RCS_PROVIDER: "twilio", TWILIO_ACCOUNT_SID: "AC1", TWILIO_AUTH_TOKEN: "t", TWILIO_RCS_SENDER: "acme" };
+    expect((await load(twilio)).twilio?.contentSid).toBeUndefined();
+    const contentSid = `HX${"0a".repeat(16)}`;
+    expect((await load({ ...twilio, TWILIO_CONTENT_SID: contentSid })).twilio?.contentSid).toBe(contentSid);
+    await expect(load({ ...twilio, TWILIO_CONTENT_SID: "SM123" })).rejects.toThrow(/TWILIO_CONTENT_SID/);
+  });
+
   it("refuses a chosen provider without its credentials", async () => {
     await expect(load({ RCS_PROVIDER: "twilio" })).rejects.toThrow(ConfigError);
     await expect(load({ SMS_PROVIDER: "vonage", VONAGE_API_KEY: "k" })).rejects.toThrow(/VONAGE/);
