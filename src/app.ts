@@ -197,26 +197,33 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     jwksUrl,
     publishUpdates,
   });
+  // Whichever instance folded a Verify ID tap answers it, once.
+  const answerVerifyTaps = (updates: TransferUpdate[]) =>
+    void verifyReplies.answerTaps(updates).catch((error: unknown) => log.error({ err: error, component: "verify-reply" }, "answering a Verify ID tap failed"));
   // Every role folds: appended events are folded by whichever instance gets to them first.
   const applierOptions = {
-    publishUpdates: (updates: TransferUpdate[]) => {
-      publishUpdates(updates);
-      // Whichever instance folded a Verify ID tap answers it, once.
-      verifyReplies.answerTaps(updates).catch((error: unknown) => log.error({ err: error, component: "verify-reply" }, "answering a Verify ID tap failed"));
-    },
+    publishUpdates,
     onError: (error: unknown) => log.error({ err: error, component: "receipt-applier" }, "folding receipts failed; retrying"),
     backlogLimit: config.receiptBacklogLimit,
   };
   const applier: Applier = config.databaseUrl
     ? new ThreadedReceiptApplier({
         ...applierOptions,
+        answerVerifyTaps,
         databaseUrl: config.databaseUrl,
         connectTimeoutMs: config.databaseTimeouts.connectMs,
         statementTimeoutMs: config.databaseTimeouts.statementMs,
         logLevel: config.logLevel,
         pubsub: { redisUrl: config.redisUrl, redisClusterUrls: config.redisClusterUrls },
       })
-    : new ReceiptApplier({ ...applierOptions, db: database.db });
+    : new ReceiptApplier({
+        ...applierOptions,
+        publishUpdates: (updates) => {
+          publishUpdates(updates);
+          answerVerifyTaps(updates);
+        },
+        db: database.db,
+      });
   const receipts = new ReceiptService(database.db, {
     maxBatch: 500,
     concurrency: database.concurrency,

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { openDatabase } from "../db/client.js";
 import { ReceiptApplier } from "../domain/receipt-applier.js";
+import { verifyTaps } from "../domain/verify-reply.service.js";
 import { createLogger } from "../logger.js";
 import { createTransferEvents } from "../pubsub/pubsub.js";
 import type { ApplierThreadData, FromApplierThread, ToApplierThread } from "./threaded-applier.js";
@@ -26,7 +27,13 @@ const database = await openDatabase({
 const shared = data.pubsub.redisUrl || data.pubsub.redisClusterUrls ? createTransferEvents(data.pubsub, log) : undefined;
 const applier = new ReceiptApplier({
   db: database.db,
-  publishUpdates: shared ? (updates) => shared.publishUpdates(updates) : (updates) => send({ type: "updates", updates }),
+  publishUpdates: (updates) => {
+    if (shared) shared.publishUpdates(updates);
+    else send({ type: "updates", updates });
+    // Rare, and answered where the adapters are.
+    const taps = verifyTaps(updates);
+    if (taps.length > 0) send({ type: "verifyTaps", updates: taps });
+  },
   onError: (error) => log.error({ err: error }, "folding receipts failed; retrying"),
   backlogLimit: data.backlogLimit,
   onCounted: (events) => send({ type: "backlog", events }),

@@ -15,7 +15,11 @@ export interface ApplierThreadData {
 }
 
 export type ToApplierThread = "wake" | "stop";
-export type FromApplierThread = { type: "updates"; updates: TransferUpdate[] } | { type: "backlog"; events: number };
+export type FromApplierThread =
+  | { type: "updates"; updates: TransferUpdate[] }
+  /** Verify ID taps it folded (sent whether or not it publishes itself): the main thread answers them. */
+  | { type: "verifyTaps"; updates: TransferUpdate[] }
+  | { type: "backlog"; events: number };
 
 /** A thread that dies unexpectedly is started again after this long. */
 const RESTART_DELAY_MS = 1000;
@@ -40,6 +44,8 @@ export class ThreadedReceiptApplier implements Applier {
   constructor(
     private readonly options: ApplierThreadData & {
       publishUpdates(updates: TransferUpdate[]): void;
+      /** Told the Verify ID taps the thread folded, to answer them here (where the adapters are). */
+      answerVerifyTaps(updates: TransferUpdate[]): void;
       onError(error: unknown): void;
     },
   ) {}
@@ -57,6 +63,7 @@ export class ThreadedReceiptApplier implements Applier {
       : new Worker(new URL("./applier-thread.js", import.meta.url), { workerData });
     worker.on("message", (message: FromApplierThread) => {
       if (message.type === "updates") this.options.publishUpdates(message.updates);
+      else if (message.type === "verifyTaps") this.options.answerVerifyTaps(message.updates);
       else this.counted = message.events;
     });
     worker.on("error", (error) => this.options.onError(error));

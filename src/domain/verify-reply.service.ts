@@ -31,6 +31,15 @@ export function verifyReplyText(transfer: TransferRecord, key: { kid: string; th
   );
 }
 
+/** The Verify ID taps among folded updates: ACTIONs from a provider whose postback is `verify:<their transfer>`. */
+export function verifyTaps(updates: TransferUpdate[]): TransferUpdate[] {
+  return updates.filter(({ transfer, event }) => {
+    if (event?.event !== "ACTION" || event.source === "ackline") return false;
+    const postback = parsePostback(event.metadata.postback);
+    return postback?.action === "verify" && postback.transferId === transfer.id;
+  });
+}
+
 /**
  * Answers the Verify ID button of the RCS notification (postback `verify:<transfer id>`): once the
  * tap is folded, a reply goes back through the provider that brought it, and the answer is recorded
@@ -43,12 +52,7 @@ export class VerifyReplyService {
 
   /** Answers every Verify ID tap among folded updates. */
   async answerTaps(updates: TransferUpdate[]): Promise<void> {
-    const taps = updates.filter(({ transfer, event }) => {
-      if (event?.event !== "ACTION" || event.source === "ackline") return false;
-      const postback = parsePostback(event.metadata.postback);
-      return postback?.action === "verify" && postback.transferId === transfer.id;
-    });
-    for (const tap of taps) await this.answer(tap.transfer, tap.event!.id);
+    for (const tap of verifyTaps(updates)) await this.answer(tap.transfer, tap.event!.id);
   }
 
   private async answer(transfer: TransferRecord, tapId: string): Promise<void> {
