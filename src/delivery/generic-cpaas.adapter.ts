@@ -1,17 +1,28 @@
-import type { DeliveryAdapter, SendOutcome, SendRequest } from "./adapter.js";
+import type { DeliveryAdapter, OtpRequest, SendOutcome, SendRequest } from "./adapter.js";
 import { retryAfterMs } from "./http-outcome.js";
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 export const TRANSFER_TEMPLATE_ID = "transfer_notification_v2";
+/** The template of a download's one-time code (an SMS). */
+export const OTP_TEMPLATE_ID = "ackline_otp";
 
-/** The body of the seed's generic send API, `POST {CPAAS_API_URL}/v1/messages`. */
+/** The body of the seed's generic send API, `POST {CPAAS_API_URL}/v1/messages`: a notification. */
 export interface GenericSendBody {
   to: string;
   type: "rcs" | "sms";
   template_id: string;
   client_message_id: string;
   params: { transfer_id: string; sender_name: string; file_desc: string; link: string; expiry: string };
+}
+
+/** The same API carrying a download's one-time code (template `ackline_otp`). */
+export interface GenericOtpBody {
+  to: string;
+  type: "sms";
+  template_id: typeof OTP_TEMPLATE_ID;
+  client_message_id: string;
+  params: { transfer_id: string; code: string };
 }
 
 /** The answer of the generic capability query, `GET {CPAAS_API_URL}/v1/capabilities/{phone}`. */
@@ -31,6 +42,36 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
   const endpoint = new URL("v1/messages", base).toString();
   const authorization: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   const timeout = () => AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  async function post(body: GenericSendBody | GenericOtpBody): Promise<SendOutcome> {
+    let response: Response;
+    try {
+      response = await doFetch(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...authorization },
+        body: JSON.stringify(body),
+        signal: timeout(),
+      });
+    } catch (error) {
+      return { kind: "transient", error: `network error: ${(error as Error).message}` };
+    }
+    const text = await response.text();
+    if (response.ok) {
+      let id: unknown;
+      try {
+        const json = JSON.parse(text) as { id?: unknown; message_id?: unknown };
+        id = json.id ?? json.message_id;
+      } catch {
+        id = undefined;
+      }
+      if (typeof id !== "string" || id === "") return { kind: "transient", error: "send API answered 2xx without a message id", code: response.status };
+      return { kind: "accepted", providerMessageId: id, code: response.status };
+    }
+    const error = `send API answered ${response.status}: ${text.slice(0, 200)}`;
+    if (response.status === 408 || response.status === 429 || response.status >= 500) {
+      return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
+    }
+    return { kind: "permanent", error, code: response.status, notCapable: response.status === 404 };
+  }
   return {
     provider: options.provider,
     async rcsCapable(phone) {
@@ -43,8 +84,8 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
         return undefined;
       }
     },
-    async send({ message, transfer, link }: SendRequest): Promise<SendOutcome> {
-      const body: GenericSendBody = {
+    send: ({ message, transfer, link, linkExpiresAt }: SendRequest) =>
+      post({
         to: transfer.recipientPhone ?? "",
         type: message.channel === "SMS" ? "sms" : "rcs",
         template_id: TRANSFER_TEMPLATE_ID,
@@ -54,37 +95,10 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
           sender_name: transfer.senderName,
           file_desc: transfer.description ?? transfer.fileName,
           link,
-          expiry: transfer.expiresAt.toISOString(),
+          expiry: linkExpiresAt.toISOString(),
         },
-      };
-      let response: Response;
-      try {
-        response = await doFetch(endpoint, {
-          method: "POST",
-          headers: { "content-type": "application/json", ...authorization },
-          body: JSON.stringify(body),
-          signal: timeout(),
-        });
-      } catch (error) {
-        return { kind: "transient", error: `network error: ${(error as Error).message}` };
-      }
-      const text = await response.text();
-      if (response.ok) {
-        let id: unknown;
-        try {
-          const json = JSON.parse(text) as { id?: unknown; message_id?: unknown };
-          id = json.id ?? json.message_id;
-        } catch {
-          id = undefined;
-        }
-        if (typeof id !== "string" || id === "") return { kind: "transient", error: "send API answered 2xx without a message id", code: response.status };
-        return { kind: "accepted", providerMessageId: id, code: response.status };
-      }
-      const error = `send API answered ${response.status}: ${text.slice(0, 200)}`;
-      if (response.status === 408 || response.status === 429 || response.status >= 500) {
-        return { kind: "transient", error, code: response.status, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) };
-      }
-      return { kind: "permanent", error, code: response.status, notCapable: response.status === 404 };
-    },
+      }),
+    sendOtp: ({ transfer, code, clientMessageId }: OtpRequest) =>
+      post({ to: transfer.recipientPhone ?? "", type: "sms", template_id: OTP_TEMPLATE_ID, client_message_id: clientMessageId, params: { transfer_id: transfer.id, code } }),
   };
 }

@@ -1,14 +1,15 @@
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database, Transaction } from "../db/client.js";
-import { transfers } from "../db/schema.js";
+import { receiptEvents, transfers } from "../db/schema.js";
 import { recordAudit } from "./audit.js";
 import { type Caller, recipientOf } from "./caller.js";
 import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
-import type { OwnEventSource, TransferRecord, TransferUpdate, TransferView } from "./model.js";
+import type { Channel, OwnEventSource, TransferRecord, TransferUpdate, TransferView } from "./model.js";
 import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
 import { lockOwnTransfer } from "./transfer-access.js";
+import { securityOf } from "./transfer-security.js";
 import { parseInput } from "./validation.js";
 
 const recordDownloadSchema = z.object({
@@ -54,14 +55,29 @@ export class DownloadService {
     return transfer;
   }
 
-  /** The recipient downloads through the signed link: recorded like `recordDownload`, audited as the recipient. */
-  async recordLinkDownload(transferId: string, client: { ip?: string; userAgent?: string }, now = new Date()): Promise<TransferView> {
+  /**
+   * The recipient downloads through a link (a short `/d/` link, naming its message and channel, or
+   * an old `/t/` link): under the transfer's lock, so concurrent clicks are counted one at a time
+   * against `maxDownloads` — past it the download is refused (CONFLICT, reason `exhausted`).
+   * Recorded like `recordDownload`, with the client's address and agent, audited as the recipient.
+   */
+  async recordLinkDownload(
+    transferId: string,
+    client: { ip?: string; userAgent?: string },
+    now = new Date(),
+    link?: { messageId: string; channel: Channel },
+  ): Promise<TransferView> {
     const updates = await this.deps.db.transaction(async (tx) => {
       const [transfer] = await tx.select().from(transfers).where(eq(transfers.id, transferId)).for("update");
       if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
-      const metadata = { ip: client.ip ?? null, user_agent: client.userAgent ?? null };
+      const recipient = recipientOf(transfer.tenantId, client);
+      const { maxDownloads } = securityOf(transfer.securityPolicy);
+      if (maxDownloads !== null && transfer.downloadCount >= maxDownloads) {
+        throw new DomainError("CONFLICT", "this link has been used the number of times it allows", { transferId, reason: "exhausted" });
+      }
+      const metadata = { ip: client.ip ?? null, user_agent: client.userAgent ?? null, ...(link && { message_id: link.messageId, channel: link.channel }) };
       const stored = await markDownloaded(tx, transfer, { at: now, source: "gateway", dedupeKey: `download:${transfer.id}:${newId("dl")}`, metadata }, now);
-      await recordAudit(tx, recipientOf(transfer.tenantId, client), "transfer.download", transfer.id, { via: "link" }, now);
+      await recordAudit(tx, recipient, "transfer.download", transfer.id, { via: link ? "short-link" : "link", ...link, downloadNumber: transfer.downloadCount + 1 }, now);
       return stored;
     });
     this.deps.publishUpdates(updates);
@@ -80,11 +96,18 @@ async function markDownloaded(
   download: { at: Date; source: OwnEventSource; dedupeKey: string; metadata: Record<string, unknown> },
   now: Date,
 ): Promise<TransferUpdate[]> {
-  if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });
-  if (download.at.getTime() >= transfer.expiresAt.getTime()) throw new DomainError("CONFLICT", "the transfer had expired by then", { transferId: transfer.id });
+  if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id, reason: "revoked" });
+  if (download.at.getTime() >= transfer.expiresAt.getTime()) throw new DomainError("CONFLICT", "the transfer had expired by then", { transferId: transfer.id, reason: "expired" });
+  // A repeated report (the same idempotency key) is no second download; the transfer's lock orders them.
+  const [known] = await tx.select({ id: receiptEvents.id }).from(receiptEvents).where(eq(receiptEvents.dedupeKey, download.dedupeKey));
+  if (known) return [];
   await tx
     .update(transfers)
-    .set({ downloadedAt: sql`coalesce(${transfers.downloadedAt}, ${download.at.toISOString()}::timestamptz)`, updatedAt: now })
+    .set({
+      downloadedAt: sql`coalesce(${transfers.downloadedAt}, ${download.at.toISOString()}::timestamptz)`,
+      downloadCount: sql`${transfers.downloadCount} + 1`,
+      updatedAt: now,
+    })
     .where(eq(transfers.id, transfer.id));
   const event: IncomingEvent = {
     event: "DOWNLOADED",

@@ -4,6 +4,7 @@ import { buildSchema, type PubSub } from "type-graphql";
 import { authChecker } from "./auth-checker.js";
 import { boundByDatabaseGate } from "./database-deadline.js";
 import { DeliveryPolicyResolver } from "./delivery-policy.resolver.js";
+import { SecurityPolicyResolver } from "./security-policy.resolver.js";
 import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
 import { SuppressionResolver } from "./suppression.resolver.js";
@@ -27,7 +28,17 @@ const ownSubscribeOnly: PubSub = {
 
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver, WebhookDeliveryResolver],
+    resolvers: [
+      TransferResolver,
+      MessageResolver,
+      ReceiptEventResolver,
+      SuppressionResolver,
+      DeliveryPolicyResolver,
+      SecurityPolicyResolver,
+      TransferUpdatedResolver,
+      WebhookSourceResolver,
+      WebhookDeliveryResolver,
+    ],
     authChecker,
     pubSub: ownSubscribeOnly,
     // Input is validated once, in the domain services (zod), not twice.
