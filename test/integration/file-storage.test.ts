@@ -46,7 +46,7 @@ describe("embedded file storage: PUT /files/<transfer id> checked against fileSh
   it("a file whose SHA-256 differs is refused (422) and nothing is kept; a file not uploaded is never counted as downloaded", async () => {
     const transfer = await proof.create({ fileSizeBytes: file.length, fileSha256: sha256 });
     const tampered = Buffer.from(file);
-    tampered[100] ^= 1;
+    tampered.writeUInt8(tampered.readUInt8(100) ^ 1, 100);
     const refused = await put(transfer.id, tampered);
     expect(refused.status).toBe(422);
     expect(((await refused.json()) as { error: string }).error).toContain("fileSha256");

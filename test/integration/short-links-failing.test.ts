@@ -24,7 +24,7 @@ describe("short links /d/<code>: what is refused", () => {
     const clicked = await postForm(link);
     expect(clicked.status).toBe(status);
     expect(clicked.headers.get("location")).toBeNull();
-    expect((await postForm(`${link}/otp`, { code: "123456" })).status).toBe(status);
+    expect((await postForm(`${link.toString()}/otp`, { code: "123456" })).status).toBe(status);
   }
   const refusals = async (transferId: string) =>
     (await proof.audit(transferId)).filter((entry) => entry.action === "link.refused").map((entry) => entry.details.reason);
@@ -96,7 +96,7 @@ describe("short links /d/<code>: what is refused", () => {
   it("OTP: a wrong code is 403, the fifth wrong code voids it (429) even for the right code, until a new one is sent", async () => {
     const transfer = await proof.create({ security: { requireOtp: true } });
     const link = await proof.linkOf(transfer.id);
-    const verify = `${link}/otp`;
+    const verify = `${link.toString()}/otp`;
     expect((await postForm(link)).status).toBe(200);
     const first = (await eventually(() => proof.cpaas.otpsFor(transfer.id)[0], "the first code")).params.code;
     const wrong = first === "000000" ? "000001" : "000000";
@@ -121,8 +121,8 @@ describe("short links /d/<code>: what is refused", () => {
   it("OTP: a download without the code never happens; the old /t/ link of such a transfer is refused too", async () => {
     const transfer = await proof.create({ security: { requireOtp: true } });
     const link = await proof.linkOf(transfer.id);
-    expect((await postForm(`${link}/otp`, {})).status).toBe(403);
-    expect((await postForm(`${link}/otp`, { code: "12345x" })).status).toBe(403);
+    expect((await postForm(`${link.toString()}/otp`, {})).status).toBe(403);
+    expect((await postForm(`${link.toString()}/otp`, { code: "12345x" })).status).toBe(403);
     expect((await postForm(await legacyLink(proof.server.url, transfer.id))).status).toBe(403);
     expect(await proof.events(transfer.id, "DOWNLOADED")).toEqual([]);
   });

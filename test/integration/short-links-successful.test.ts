@@ -88,12 +88,12 @@ describe("short links /d/<code>: opening, downloading, one-time codes", () => {
     const [stored] = await proof.sql<Array<{ code_hash: string }>>`SELECT code_hash FROM link_otps WHERE message_id = ${transfer.messages[0]!.id}`;
     expect(stored!.code_hash).not.toContain(sms.params.code);
 
-    const done = await postForm(`${link}/otp`, { code: sms.params.code });
+    const done = await postForm(`${link.toString()}/otp`, { code: sms.params.code });
     expect(done.status).toBe(303);
     expect(done.headers.get("location")).toBe(FILES.replace("{transferId}", transfer.id));
     expect(await proof.events(transfer.id, "DOWNLOADED")).toHaveLength(1);
     // The code is spent.
-    expect((await postForm(`${link}/otp`, { code: sms.params.code })).status).toBe(403);
+    expect((await postForm(`${link.toString()}/otp`, { code: sms.params.code })).status).toBe(403);
     const tries = (await proof.audit(transfer.id)).filter((entry) => entry.action.startsWith("otp."));
     expect(tries.map((entry) => [entry.action, entry.details.outcome ?? entry.details.channel])).toEqual([
       ["otp.send", "SMS"],
@@ -111,6 +111,6 @@ describe("short links /d/<code>: opening, downloading, one-time codes", () => {
     const mail = await eventually(() => proof.smtp.received.find((received) => received.mail.subject?.startsWith("Your download code")), "the code's email");
     expect(mail.to).toEqual(["no-phone@example.com"]);
     const code = /is (\d{6})\./.exec(mail.mail.text ?? "")![1]!;
-    expect((await postForm(`${link}/otp`, { code })).status).toBe(303);
+    expect((await postForm(`${link.toString()}/otp`, { code })).status).toBe(303);
   });
 });
