@@ -1,5 +1,5 @@
 import { createHash, randomInt, timingSafeEqual } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { eq, gte, lte, or } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { linkOtps } from "../db/schema.js";
 import { recordAudit } from "./audit.js";
@@ -10,9 +10,14 @@ import type { RecipientClient, ResolvedLink } from "./short-link.service.js";
 /** A code lives this long, and this many wrong tries void it. */
 export const OTP_TTL_MS = 10 * 60_000;
 export const OTP_MAX_FAILURES = 5;
+/** A new code for the same link no sooner than this (unless the last one is void): each one is a paid SMS. */
+export const OTP_RESEND_INTERVAL_MS = 30_000;
 
 /** How a code reached the recipient: the channel and the address, masked for the page. */
-export type OtpDelivery = { sent: true; channel: "SMS" | "EMAIL"; maskedTo: string } | { sent: false; error: string };
+export type OtpDelivery =
+  | { sent: true; channel: "SMS" | "EMAIL"; maskedTo: string }
+  /** `retryAfterSeconds`: a code went out moments ago, and it still works. */
+  | { sent: false; error: string; retryAfterSeconds?: number };
 
 /** Sends a code on a second channel: SMS to the phone, or email when there is no phone (or no SMS sender for codes). */
 export type OtpSender = (transfer: TransferRecord, code: string) => Promise<OtpDelivery>;
@@ -43,10 +48,18 @@ export class OtpService {
       expiresAt: new Date(now.getTime() + OTP_TTL_MS),
       createdAt: now,
     };
-    await this.deps.db
+    const resendFrom = new Date(now.getTime() - OTP_RESEND_INTERVAL_MS);
+    // One statement decides, so concurrent clicks send one code: a new one only once the last is old enough, or void.
+    const [replaced] = await this.deps.db
       .insert(linkOtps)
       .values({ messageId: link.message.id, tenantId: link.transfer.tenantId, transferId: link.transfer.id, ...row })
-      .onConflictDoUpdate({ target: linkOtps.messageId, set: row });
+      .onConflictDoUpdate({
+        target: linkOtps.messageId,
+        set: row,
+        setWhere: or(lte(linkOtps.createdAt, resendFrom), gte(linkOtps.failures, OTP_MAX_FAILURES)),
+      })
+      .returning({ messageId: linkOtps.messageId });
+    if (!replaced) return { sent: false, error: "a code was sent moments ago", retryAfterSeconds: Math.ceil(OTP_RESEND_INTERVAL_MS / 1000) };
     const delivery = await this.deps.send(link.transfer, code);
     const details = delivery.sent ? { messageId: link.message.id, channel: delivery.channel } : { messageId: link.message.id, error: delivery.error };
     await this.deps.db.transaction((tx) => recordAudit(tx, recipientOf(link.transfer.tenantId, client), delivery.sent ? "otp.send" : "otp.send_failed", link.transfer.id, details, now));

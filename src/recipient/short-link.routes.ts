@@ -68,6 +68,10 @@ export const shortLinkRoutes: FastifyPluginAsync<ShortLinkRoutesOptions> = async
     // No code is sent for a file that is not there yet: the download step says so.
     if (!(await options.files.available(link.transfer))) return download(request, reply, link);
     const delivery = await options.otps.request(link, clientOf(request));
+    if (!delivery.sent && delivery.retryAfterSeconds) {
+      const notice = `A code was sent moments ago: enter it, or ask for a new one in ${delivery.retryAfterSeconds} seconds.`;
+      return html(reply.header("retry-after", String(delivery.retryAfterSeconds)), 429, otpPage(link.transfer, actionsOf(request.params.code), notice));
+    }
     if (!delivery.sent) return html(reply.header("retry-after", "30"), 503, unavailablePage("We could not send your code just now: try again in a minute."));
     const by = delivery.channel === "SMS" ? "text message" : "email";
     return html(reply, 200, otpPage(link.transfer, actionsOf(request.params.code), `We sent a 6-digit code by ${by} to ${delivery.maskedTo}. Enter it to download; it works for 10 minutes.`));

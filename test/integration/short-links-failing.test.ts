@@ -118,6 +118,19 @@ describe("short links /d/<code>: what is refused", () => {
     expect(outcomes).toEqual(["wrong", "wrong", "wrong", "wrong", "voided", "voided", "right"]);
   });
 
+  it("OTP: asking again within 30 seconds sends no second code (429 with Retry-After); the first one still works", async () => {
+    const transfer = await proof.create({ security: { requireOtp: true } });
+    const link = await proof.linkOf(transfer.id);
+    const [first, again] = [await postForm(link), await postForm(link)];
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(429);
+    expect(again.headers.get("retry-after")).toBe("30");
+    expect(await again.text()).toContain('name="code"');
+    const code = (await eventually(() => proof.cpaas.otpsFor(transfer.id)[0], "the code")).params.code;
+    expect(proof.cpaas.otpsFor(transfer.id)).toHaveLength(1);
+    expect((await postForm(`${link.toString()}/otp`, { code })).status).toBe(303);
+  });
+
   it("OTP: a download without the code never happens; the old /t/ link of such a transfer is refused too", async () => {
     const transfer = await proof.create({ security: { requireOtp: true } });
     const link = await proof.linkOf(transfer.id);
