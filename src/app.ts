@@ -3,6 +3,7 @@ import { ApolloServer } from "@apollo/server";
 import proxyAddr from "@fastify/proxy-addr";
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { GraphQLError } from "graphql";
 import { type AccessTokenVerifier, createAccessTokenVerifier, developmentToken, extractBearer } from "./auth/access-tokens.js";
@@ -17,6 +18,10 @@ import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
 import { type Applier, ReceiptApplier, receiptBacklog } from "./domain/receipt-applier.js";
 import { ReceiptService } from "./domain/receipt.service.js";
 import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
+import { FileUploadService } from "./domain/file-upload.service.js";
+import { OtpService } from "./domain/otp.service.js";
+import { SecurityPolicyService } from "./domain/security-policy.service.js";
+import { ShortLinkService } from "./domain/short-link.service.js";
 import { SuppressionService } from "./domain/suppression.service.js";
 import { SecretBox } from "./domain/secret-box.js";
 import { TransferFeedService } from "./domain/transfer-feed.service.js";
@@ -33,10 +38,16 @@ import { WakeableLoop } from "./domain/wakeable-loop.js";
 import { VerifyReplyService } from "./domain/verify-reply.service.js";
 import { ThreadedReceiptApplier } from "./applier/threaded-applier.js";
 import { createAdapters } from "./delivery/adapters.js";
+import { createOtpSender } from "./delivery/otp-sender.js";
 import { Dispatcher, dispatchBacklog } from "./delivery/dispatcher.js";
 import { createReceiptMailer } from "./delivery/receipt-email.js";
 import { SendThrottle } from "./delivery/throttle.js";
 import { downloadRoutes } from "./recipient/download.routes.js";
+import { filesRoutes } from "./recipient/files.routes.js";
+import { shortLinkRoutes } from "./recipient/short-link.routes.js";
+import { createFileLocator } from "./storage/file-location.js";
+import { LocalFiles } from "./storage/local-files.js";
+import { s3Origin } from "./storage/s3-presign.js";
 import { securePages } from "./recipient/page-security.js";
 import { unsubscribeRoutes } from "./recipient/unsubscribe.routes.js";
 import { rootRoutes } from "./root/root.routes.js";
@@ -237,6 +248,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     transfers: new TransferService({
       db: database.db,
       providerFor: (channel) => adapters[channel].provider,
+      storageRegion: config.storageRegion,
       onQueued: () => dispatcher?.wake(),
       revokeAtProvider: async (message) => {
         const adapter = adapters[message.channel];
@@ -255,6 +267,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     history: new ReceiptHistoryService(readDatabase?.db ?? database.db),
     suppressions: new SuppressionService(database.db),
     deliveryPolicies: new DeliveryPolicyService(database.db),
+    securityPolicies: new SecurityPolicyService(database.db),
     webhookSources: new WebhookSourceService(database.db, {
       secretBox: config.secretsKey ? new SecretBox(config.secretsKey) : undefined,
       validateSecrets: validateSourceSecrets,
@@ -322,9 +335,34 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       authFailures: rateLimits.authFailures,
       sourceLimit: rateLimits.webhookSource,
     });
+    const localFiles = new LocalFiles(path.resolve(config.dataDir, "files"));
+    const files = createFileLocator({ downloadUrlTemplate: config.downloadUrlTemplate, s3: config.s3, local: localFiles, signingKeys });
+    const linkDownloads = { downloads: services.downloads, files };
+    await http.register(filesRoutes, {
+      verifier,
+      authFailures: rateLimits.authFailures,
+      uploads: new FileUploadService({ db: database.db, files: localFiles }),
+      local: localFiles,
+      signingKeys,
+      downloads: services.downloads,
+    });
     await http.register(async (pages) => {
-      await securePages(pages, { downloadUrlTemplate: config.downloadUrlTemplate });
-      await pages.register(downloadRoutes, { signingKeys, downloads: services.downloads, downloadUrlTemplate: config.downloadUrlTemplate, limit: rateLimits.recipient });
+      // The download's POST redirects to the file's host, and Chrome applies form-action to that redirect.
+      const fileOrigin = config.downloadUrlTemplate ? new URL(config.downloadUrlTemplate).origin : config.s3 && s3Origin(config.s3);
+      await securePages(pages, { fileOrigin });
+      await pages.register(downloadRoutes, { signingKeys, ...linkDownloads, limit: rateLimits.recipient });
+      await pages.register(shortLinkRoutes, {
+        ...linkDownloads,
+        limit: rateLimits.recipient,
+        links: new ShortLinkService({
+          db: database.db,
+          linkCodes: signingKeys.linkCodes,
+          publishUpdates,
+          logUnattributed: (details) => log.warn({ ...details, component: "short-links" }, "refused a link that names no message"),
+        }),
+        otps: new OtpService({ db: database.db, send: createOtpSender(adapters) }),
+        signer: () => ({ kid: signingKeys.kid, jwksUrl: `${publicBaseUrl()}/.well-known/jwks.json` }),
+      });
       await pages.register(unsubscribeRoutes, { signingKeys, unsubscribes: new UnsubscribeService({ db: database.db, publishUpdates }), limit: rateLimits.recipient });
       await pages.register(rootRoutes, { baseUrl: publicBaseUrl, developmentToken: () => developmentToken(config), secretsFile: storedSecretsFile(config.dataDir) });
     });

@@ -152,6 +152,13 @@ const environmentSchema = z.object({
   PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()),
   DOWNLOAD_URL_TEMPLATE: optionalString.pipe(z.url().includes("{transferId}", "expected a URL with {transferId}").optional()),
   SIGNING_KEY: optionalString,
+  STORAGE_REGION: optionalString.pipe(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "expected a region name such as eu-central-1").optional()),
+  S3_BUCKET: optionalString,
+  S3_REGION: optionalString,
+  S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_KEY_PREFIX: z.string().default(""),
   SECRETS_KEY: optionalString.pipe(z.string().min(32, "must be at least 32 characters (a random secret)").optional()),
   SMTP_URL: optionalString,
   EMAIL_FROM: z.string().default("Ackline <notifications@ackline.local>"),
@@ -200,6 +207,18 @@ const environmentSchema = z.object({
       }
     }),
 });
+
+/** An S3-compatible bucket the files are read from (AWS, or any store at `endpoint`: MinIO, R2, …). */
+export interface S3Location {
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Unset: AWS's virtual-hosted endpoint for the region. Set: path-style URLs under it. */
+  endpoint?: string;
+  /** Prepended to the transfer id to name its object. */
+  keyPrefix: string;
+}
 
 export type Environment = z.infer<typeof environmentSchema>;
 export type MessagingProvider = "simulator" | "cpaas" | "twilio" | "vonage";
@@ -250,6 +269,10 @@ export interface Config {
   publicBaseUrl?: string;
   /** Where a recipient's download goes once recorded (`{transferId}` replaced); unset: a confirmation page. */
   downloadUrlTemplate?: string;
+  /** This deployment's region: recorded on each transfer; tenants pinned to another region cannot create transfers here. */
+  storageRegion?: string;
+  /** An S3-compatible bucket the files are downloaded from (presigned URLs), unless DOWNLOAD_URL_TEMPLATE is set. */
+  s3?: S3Location;
   /** Ackline's own Ed25519 private JWKs; the first signs, all are published. */
   signingKeys: JWK[];
   /** Seals webhook sources' secrets at rest; without it (a database but no `SECRETS_KEY`) sources cannot be created. */
@@ -401,6 +424,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     : e.VONAGE_API_KEY && e.VONAGE_API_SECRET
       ? { apiKey: e.VONAGE_API_KEY, apiSecret: e.VONAGE_API_SECRET }
       : undefined;
+  if (e.S3_BUCKET && !(e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY)) throw new ConfigError("S3_BUCKET needs S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
   if (uses("vonage") && !vonageAuth) {
     throw new ConfigError("the vonage provider needs VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY, or VONAGE_API_KEY and VONAGE_API_SECRET");
   }
@@ -451,6 +475,17 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     // Without a trailing slash: links and webhook URLs (which Twilio signs) append their own path.
     publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ""),
     downloadUrlTemplate: e.DOWNLOAD_URL_TEMPLATE,
+    storageRegion: e.STORAGE_REGION,
+    s3: e.S3_BUCKET
+      ? {
+          bucket: e.S3_BUCKET,
+          region: e.S3_REGION ?? e.STORAGE_REGION ?? "us-east-1",
+          endpoint: e.S3_ENDPOINT,
+          accessKeyId: e.S3_ACCESS_KEY_ID!,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY!,
+          keyPrefix: e.S3_KEY_PREFIX,
+        }
+      : undefined,
     signingKeys: e.SIGNING_KEY ? parseSigningKeys(e.SIGNING_KEY) : [stored!.signingKey],
     secretsKey: e.SECRETS_KEY ?? (inventSecretsKey ? stored?.secretsKey : undefined),
     smtpUrl: e.SMTP_URL,

@@ -1,7 +1,8 @@
 import { calculateJwkThumbprint, createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
+import { LinkCodes } from "./link-codes.js";
 
 /** What a recipient's link lets its holder do. */
-export type LinkScope = "download" | "unsubscribe";
+export type LinkScope = "download" | "unsubscribe" | "file";
 
 /**
  * Ackline's own Ed25519 keys (never the API token secret): the first signs, all are published at
@@ -15,6 +16,8 @@ export class SigningKeys {
     /** The key that signs now (the first), with its kid. */
     readonly signer: { key: Awaited<ReturnType<typeof importJWK>>; kid: string },
     readonly jwks: { keys: JWK[] },
+    /** Short link codes, MACed with keys derived from these signing keys. */
+    readonly linkCodes: LinkCodes,
   ) {
     this.publicKeys = createLocalJWKSet(jwks);
   }
@@ -30,7 +33,12 @@ export class SigningKeys {
     if (!first?.kid) throw new Error("at least one signing key with a kid is required");
     const key = await importJWK({ ...first, alg: "EdDSA" }, "EdDSA");
     const publicKeys = privateJwks.map(({ kty, crv, x, kid }) => ({ kty, crv, x, kid, alg: "EdDSA", use: "sig" }));
-    return new SigningKeys({ key, kid: first.kid }, { keys: publicKeys });
+    return new SigningKeys({ key, kid: first.kid }, { keys: publicKeys }, LinkCodes.fromSigningSecrets(privateJwks.map((jwk) => jwk.d ?? "")));
+  }
+
+  /** The key id that signs now (the one a recipient can look up in the JWKS). */
+  get kid(): string {
+    return this.signer.kid;
   }
 
   /**

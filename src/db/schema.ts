@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { DeliveryPolicy } from "../domain/delivery-policy.js";
+import type { SecurityPolicy, TransferSecurity } from "../domain/transfer-security.js";
 import type {
   AddressKind,
   Channel,
@@ -32,14 +33,19 @@ export const transfers = pgTable(
     fileSizeBytes: bigint("file_size_bytes", { mode: "number" }).notNull(),
     description: text("description"),
     expiresAt: moment("expires_at").notNull(),
-    securityPolicy: jsonb("security_policy").$type<Record<string, unknown>>().notNull().default({}),
+    /** The link TTL, download cap and OTP requirement it was created with (the tenant's policy applied). */
+    securityPolicy: jsonb("security_policy").$type<Partial<TransferSecurity>>().notNull().default({}),
+    /** Hex SHA-256 of the file, as the sender declared it: an upload to embedded storage must match, and the receipt's `file_sha256` names it. */
+    fileSha256: text("file_sha256"),
+    /** Downloads recorded (through links, or reported with recordDownload); links refuse past `maxDownloads`. */
+    downloadCount: integer("download_count").notNull().default(0),
+    /** The deployment's STORAGE_REGION when it was created (null: none configured). */
+    storageRegion: text("storage_region"),
     /** The tenant's delivery policy when the transfer was created: it governs all its sends and fallbacks. */
     deliveryPolicy: jsonb("delivery_policy").$type<DeliveryPolicy>(),
     status: text("status").$type<TransferStatus>().notNull(),
     revokedAt: moment("revoked_at"),
     downloadedAt: moment("downloaded_at"),
-    /** Hex SHA-256 of the file, as the partner declared it: the receipt's `file_sha256`. */
-    fileSha256: text("file_sha256"),
     /** The signed receipt (compact JWS) issued when the file was first downloaded. */
     downloadReceipt: text("download_receipt"),
     /** How many events have been folded into this transfer: the last `receipt_events.seq` it handed out. */
@@ -196,6 +202,30 @@ export const deliveryPolicies = pgTable("delivery_policies", {
   policy: jsonb("policy").$type<DeliveryPolicy>().notNull(),
   updatedBy: text("updated_by").notNull(),
   updatedAt: moment("updated_at").notNull(),
+});
+
+/** Each tenant's security defaults (link TTL, downloads, OTP, compliance mode, residency); no row: the default. */
+export const securityPolicies = pgTable("security_policies", {
+  tenantId: text("tenant_id").primaryKey(),
+  policy: jsonb("policy").$type<SecurityPolicy>().notNull(),
+  updatedBy: text("updated_by").notNull(),
+  updatedAt: moment("updated_at").notNull(),
+});
+
+/**
+ * The one-time code a short link's download waits for (one live code per link, i.e. per message):
+ * stored hashed, void after its expiry or its fifth wrong try.
+ */
+export const linkOtps = pgTable("link_otps", {
+  messageId: text("message_id")
+    .primaryKey()
+    .references(() => messages.id),
+  tenantId: text("tenant_id").notNull(),
+  transferId: text("transfer_id").notNull(),
+  codeHash: text("code_hash").notNull(),
+  failures: integer("failures").notNull().default(0),
+  expiresAt: moment("expires_at").notNull(),
+  createdAt: moment("created_at").notNull(),
 });
 
 /**

@@ -3,10 +3,20 @@ import type { Channel, RevokeOutcome, TransferRecord } from "../domain/model.js"
 export interface SendRequest {
   message: { id: string; clientMessageId: string; channel: Channel };
   transfer: TransferRecord;
-  /** The signed, expiring download link for the recipient. */
+  /** The recipient's short download link (`<PUBLIC_BASE_URL>/d/<code>`), bound to this message. */
   link: string;
+  /** When the link stops working: its TTL after this send, never past the transfer's expiry. */
+  linkExpiresAt: Date;
   /** Email only: the recipient's one-click unsubscribe link (RFC 8058). */
   unsubscribeUrl?: string;
+}
+
+/** A download's one-time code, sent on a second channel (SMS to the phone, or email). */
+export interface OtpRequest {
+  transfer: TransferRecord;
+  code: string;
+  /** Unique per code, so a provider that drops repeats drops only a true repeat. */
+  clientMessageId: string;
 }
 
 export type SendOutcome =
@@ -28,6 +38,8 @@ export interface ReplyRequest {
 export interface DeliveryAdapter {
   provider: string;
   send(request: SendRequest): Promise<SendOutcome>;
+  /** Sends a download's one-time code to the recipient, where this provider can. */
+  sendOtp?(request: OtpRequest): Promise<SendOutcome>;
   /**
    * The provider's capability query, where it has one: whether this phone can receive RCS now;
    * undefined when the provider cannot tell (the send then decides).

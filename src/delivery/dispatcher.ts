@@ -6,6 +6,7 @@ import { policyOf } from "../domain/delivery-policy.js";
 import { sendDueFallbacks } from "../domain/fallback.js";
 import type { Channel, TransferUpdate } from "../domain/model.js";
 import { WakeableLoop } from "../domain/wakeable-loop.js";
+import { linkExpiresAt } from "../domain/transfer-security.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { DeliveryAdapter, SendOutcome } from "./adapter.js";
@@ -186,12 +187,15 @@ export class Dispatcher {
       await sleep(pace.waitMs);
     }
     const { signingKeys, publicBaseUrl } = this.deps;
-    const link = `${publicBaseUrl()}/t/${transfer.id}?tok=${await signingKeys.signLinkToken(transfer.id, transfer.expiresAt)}`;
+    // A short link bound to this message and channel, working for the transfer's link TTL from now.
+    const expiresAt = linkExpiresAt(transfer, new Date());
+    const code = signingKeys.linkCodes.issue({ messageId: message.id, transferId: transfer.id, channel: message.channel }, expiresAt);
+    const link = `${publicBaseUrl()}/d/${code}`;
     const unsubscribeUrl =
       message.channel === "EMAIL"
         ? `${publicBaseUrl()}/u/${message.id}?tok=${await signingKeys.signLinkToken(message.id, new Date(Date.now() + UNSUBSCRIBE_LINK_MS), "unsubscribe")}`
         : undefined;
-    return adapter.send({ message, transfer, link, unsubscribeUrl }).catch((error: unknown) => ({
+    return adapter.send({ message, transfer, link, linkExpiresAt: expiresAt, unsubscribeUrl }).catch((error: unknown) => ({
       kind: "transient" as const,
       error: `adapter error: ${(error as Error).message}`,
     }));

@@ -1,7 +1,7 @@
 import nodemailer from "nodemailer";
 import { emailMessageId } from "../domain/email-message-id.js";
 import type { Logger } from "../logger.js";
-import type { DeliveryAdapter, SendRequest } from "./adapter.js";
+import type { DeliveryAdapter, SendOutcome, SendRequest } from "./adapter.js";
 
 /** SMTP permanent failures are 5xx replies; anything else (connection, 4xx) is worth a retry. */
 function isPermanent(error: unknown): boolean {
@@ -30,12 +30,12 @@ export function relayMessageId(response: string): string | undefined {
   return undefined;
 }
 
-function render({ transfer, link, message, unsubscribeUrl }: SendRequest) {
+function render({ transfer, link, linkExpiresAt, message, unsubscribeUrl }: SendRequest) {
   const lines = [
     `${transfer.senderName} sent you ${transfer.fileName} (${transfer.fileSizeBytes} bytes).`,
     transfer.description ? `\n${transfer.description}` : "",
     `\nDownload: ${link}`,
-    `This link expires at ${transfer.expiresAt.toISOString()}.`,
+    `This link expires at ${linkExpiresAt.toISOString()}.`,
     "\n-- Audit trail --",
     `Transfer: ${transfer.id}`,
     `Message: ${message.id}`,
@@ -53,30 +53,40 @@ export function createMailTransport(smtpUrl: string | undefined) {
 /** The email copy (the audit trail): SMTP when configured, otherwise a transport that logs. */
 export function createEmailAdapter(options: { smtpUrl?: string; from: string; log: Logger }): DeliveryAdapter {
   const transport = createMailTransport(options.smtpUrl);
+  async function deliver(mail: { to: string; subject: string; text: string; clientMessageId: string; headers: Record<string, string> }): Promise<SendOutcome> {
+    try {
+      const info = await transport.sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, messageId: emailMessageId(mail.clientMessageId), headers: mail.headers });
+      if (!options.smtpUrl) options.log.info({ to: mail.to, subject: mail.subject }, "email (logged, no SMTP_URL)");
+      // Mailgun, and any other server, reports the Message-ID Ackline set.
+      return { kind: "accepted", providerMessageId: relayMessageId(String(info.response ?? "")) ?? info.messageId, sent: true };
+    } catch (error) {
+      const message = `SMTP: ${(error as Error).message}`;
+      return isPermanent(error) ? { kind: "permanent", error: message } : { kind: "transient", error: message };
+    }
+  }
   return {
     provider: options.smtpUrl ? "smtp" : "email-log",
-    async send(request) {
-      const { subject, text } = render(request);
-      try {
-        const info = await transport.sendMail({
-          from: options.from,
-          to: request.transfer.recipientEmail ?? "",
-          subject,
-          text,
-          messageId: emailMessageId(request.message.clientMessageId),
-          headers: {
-            "X-Ackline-Transfer-Id": request.transfer.id,
-            // RFC 8058 one-click: mail clients POST `List-Unsubscribe=One-Click` to the link.
-            ...(request.unsubscribeUrl && { "List-Unsubscribe": `<${request.unsubscribeUrl}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" }),
-          },
-        });
-        if (!options.smtpUrl) options.log.info({ to: request.transfer.recipientEmail, subject }, "email copy (logged, no SMTP_URL)");
-        // Mailgun, and any other server, reports the Message-ID Ackline set.
-        return { kind: "accepted", providerMessageId: relayMessageId(String(info.response ?? "")) ?? info.messageId, sent: true };
-      } catch (error) {
-        const message = `SMTP: ${(error as Error).message}`;
-        return isPermanent(error) ? { kind: "permanent", error: message } : { kind: "transient", error: message };
-      }
+    send(request) {
+      return deliver({
+        ...render(request),
+        to: request.transfer.recipientEmail ?? "",
+        clientMessageId: request.message.clientMessageId,
+        headers: {
+          "X-Ackline-Transfer-Id": request.transfer.id,
+          // RFC 8058 one-click: mail clients POST `List-Unsubscribe=One-Click` to the link.
+          ...(request.unsubscribeUrl && { "List-Unsubscribe": `<${request.unsubscribeUrl}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" }),
+        },
+      });
+    },
+    sendOtp({ transfer, code, clientMessageId }) {
+      if (!options.smtpUrl) options.log.info({ to: transfer.recipientEmail, transferId: transfer.id, code }, "download code (logged, no SMTP_URL)");
+      return deliver({
+        to: transfer.recipientEmail ?? "",
+        subject: `Your download code for ${transfer.fileName}`,
+        text: `Your code to download ${transfer.fileName} from ${transfer.senderName} is ${code}.\nIt works for 10 minutes. If you did not ask for it, ignore this email.\n\nTransfer: ${transfer.id}`,
+        clientMessageId,
+        headers: { "X-Ackline-Transfer-Id": transfer.id },
+      });
     },
   };
 }

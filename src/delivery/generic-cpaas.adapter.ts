@@ -1,4 +1,4 @@
-import type { DeliveryAdapter, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
+import type { DeliveryAdapter, OtpRequest, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
 import { retryAfterMs } from "./http-outcome.js";
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -6,6 +6,9 @@ export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 export const TRANSFER_TEMPLATE_ID = "transfer_notification_v2";
 /** A free-text answer in the conversation (a Verify ID tap's): the template's one parameter is the text. */
 export const REPLY_TEMPLATE_ID = "ackline_reply";
+
+/** The template of a download's one-time code (an SMS). */
+export const OTP_TEMPLATE_ID = "ackline_otp";
 
 /** The body of the seed's generic send API, `POST {CPAAS_API_URL}/v1/messages`: a notification… */
 export interface GenericSendBody {
@@ -18,6 +21,15 @@ export interface GenericSendBody {
 
 /** …or a reply in the conversation. */
 export type GenericReplyBody = Omit<GenericSendBody, "params"> & { params: { text: string } };
+
+/** The same API carrying a download's one-time code (template `ackline_otp`). */
+export interface GenericOtpBody {
+  to: string;
+  type: "sms";
+  template_id: typeof OTP_TEMPLATE_ID;
+  client_message_id: string;
+  params: { transfer_id: string; code: string };
+}
 
 /** The answer of the generic capability query, `GET {CPAAS_API_URL}/v1/capabilities/{phone}`. */
 export interface GenericCapabilityAnswer {
@@ -48,7 +60,7 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
         return undefined;
       }
     },
-    send: ({ message, transfer, link }: SendRequest) =>
+    send: ({ message, transfer, link, linkExpiresAt }: SendRequest) =>
       post({
         to: transfer.recipientPhone ?? "",
         type: message.channel === "SMS" ? "sms" : "rcs",
@@ -59,14 +71,16 @@ export function createGenericCpaasAdapter(options: { apiUrl: string; token?: str
           sender_name: transfer.senderName,
           file_desc: transfer.description ?? transfer.fileName,
           link,
-          expiry: transfer.expiresAt.toISOString(),
+          expiry: linkExpiresAt.toISOString(),
         },
       }),
     reply: ({ phone, text, clientRef }: ReplyRequest) => post({ to: phone, type: "rcs", template_id: REPLY_TEMPLATE_ID, client_message_id: clientRef, params: { text } }),
+    sendOtp: ({ transfer, code, clientMessageId }: OtpRequest) =>
+      post({ to: transfer.recipientPhone ?? "", type: "sms", template_id: OTP_TEMPLATE_ID, client_message_id: clientMessageId, params: { transfer_id: transfer.id, code } }),
   };
 
   /** One send, its answer classified. */
-  async function post(body: GenericSendBody | GenericReplyBody): Promise<SendOutcome> {
+  async function post(body: GenericSendBody | GenericReplyBody | GenericOtpBody): Promise<SendOutcome> {
     let response: Response;
     try {
       response = await doFetch(endpoint, {

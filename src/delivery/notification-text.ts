@@ -14,11 +14,11 @@ function clip(value: string, max: number): string {
 }
 
 /**
- * The plain-text notification the SMS/RCS adapters send: who sent what, the signed link and when it
+ * The plain-text notification the SMS/RCS adapters send: who sent what, the short link and when it
  * expires. Well under Vonage's 1000-character and Twilio's Body limits with any link Ackline signs.
  */
-export function renderNotificationText({ transfer, link }: SendRequest): string {
-  return `${clip(transfer.senderName, MAX_SENDER)} sent you "${clip(transfer.fileName, MAX_FILE_NAME)}". Download: ${link} (expires ${formatExpiry(transfer.expiresAt)})`;
+export function renderNotificationText({ transfer, link, linkExpiresAt }: SendRequest): string {
+  return `${clip(transfer.senderName, MAX_SENDER)} sent you "${clip(transfer.fileName, MAX_FILE_NAME)}". Download: ${link} (expires ${formatExpiry(linkExpiresAt)})`;
 }
 
 /** The seed's RCS notification: a card saying who sent what until when, and its two buttons. */

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
-import type { FetchLike, GenericCapabilityAnswer, GenericSendBody } from "./generic-cpaas.adapter.js";
+import { type FetchLike, type GenericCapabilityAnswer, type GenericOtpBody, type GenericSendBody, OTP_TEMPLATE_ID } from "./generic-cpaas.adapter.js";
 
 interface Scenario {
   /** What the capability query says about RCS (default capable). */
@@ -87,7 +87,13 @@ export function createSimulatorFetch(options: {
       const answer: GenericCapabilityAnswer = { rcs: SCENARIOS[decodeURIComponent(capabilityOf).slice(-4)]?.rcsCapable ?? true };
       return Response.json(answer);
     }
-    const body = JSON.parse(init.body as string) as GenericSendBody;
+    const sent = JSON.parse(init.body as string) as GenericSendBody | GenericOtpBody;
+    if (sent.template_id === OTP_TEMPLATE_ID) {
+      // A one-time code has no receipts to simulate; in embedded mode the log is the recipient's phone.
+      options.log.info({ to: sent.to, transferId: sent.params.transfer_id, code: (sent as GenericOtpBody).params.code }, "download code (simulated SMS)");
+      return Response.json({ id: `sim_${randomBytes(10).toString("hex")}` }, { status: 202 });
+    }
+    const body = sent as GenericSendBody;
     const known = accepted.get(body.client_message_id);
     if (known) return Response.json({ id: known, duplicate: true }, { status: 200 });
     const attempt = (attempts.get(body.client_message_id) ?? 0) + 1;

@@ -1,15 +1,16 @@
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Database, Transaction } from "../db/client.js";
-import { transfers } from "../db/schema.js";
+import { receiptEvents, transfers } from "../db/schema.js";
 import { recordAudit } from "./audit.js";
 import { type Caller, recipientOf } from "./caller.js";
 import type { DownloadReceipts } from "./download-receipt.js";
 import { DomainError } from "./errors.js";
 import { newId } from "./ids.js";
-import type { OwnEventSource, TransferRecord, TransferUpdate, TransferView } from "./model.js";
+import type { Channel, OwnEventSource, TransferRecord, TransferUpdate, TransferView } from "./model.js";
 import { type IncomingEvent, loadTransferViews, storeEvents } from "./receipt-store.js";
 import { lockOwnTransfer } from "./transfer-access.js";
+import { securityOf } from "./transfer-security.js";
 import { parseInput } from "./validation.js";
 
 const recordDownloadSchema = z.object({
@@ -66,15 +67,29 @@ export class DownloadService {
     return transfer;
   }
 
-  /** The recipient downloads through the signed link: recorded like `recordDownload`, audited as the recipient. */
-  async recordLinkDownload(transferId: string, client: { ip?: string; userAgent?: string }, now = new Date()): Promise<TransferView> {
+  /**
+   * The recipient downloads through a link (a short `/d/` link, naming its message and channel, or
+   * an old `/t/` link): under the transfer's lock, so concurrent clicks are counted one at a time
+   * against `maxDownloads` — past it the download is refused (CONFLICT, reason `exhausted`).
+   * Recorded like `recordDownload`, with the client's address and agent, audited as the recipient.
+   */
+  async recordLinkDownload(
+    transferId: string,
+    client: { ip?: string; userAgent?: string },
+    now = new Date(),
+    link?: { messageId: string; channel: Channel },
+  ): Promise<TransferView> {
     const recorded = await this.deps.db.transaction(async (tx) => {
       const [transfer] = await tx.select().from(transfers).where(eq(transfers.id, transferId)).for("update");
       if (!transfer) throw new DomainError("NOT_FOUND", `transfer ${transferId} not found`);
+      const { maxDownloads } = securityOf(transfer.securityPolicy);
+      if (maxDownloads !== null && transfer.downloadCount >= maxDownloads) {
+        throw new DomainError("CONFLICT", "this link has been used the number of times it allows", { transferId, reason: "exhausted" });
+      }
       const ip = client.ip ?? null;
-      const download = { at: now, source: "gateway" as const, dedupeKey: `download:${transfer.id}:${newId("dl")}`, ip, metadata: { ip, user_agent: client.userAgent ?? null } };
-      const stored = await this.markDownloaded(tx, transfer, download, now);
-      await recordAudit(tx, recipientOf(transfer.tenantId, client), "transfer.download", transfer.id, { via: "link" }, now);
+      const metadata = { ip, user_agent: client.userAgent ?? null, ...(link && { message_id: link.messageId, channel: link.channel }) };
+      const stored = await this.markDownloaded(tx, transfer, { at: now, source: "gateway", dedupeKey: `download:${transfer.id}:${newId("dl")}`, ip, metadata }, now);
+      await recordAudit(tx, recipientOf(transfer.tenantId, client), "transfer.download", transfer.id, { via: link ? "short-link" : "link", ...link, downloadNumber: transfer.downloadCount + 1 }, now);
       return stored;
     });
     this.afterCommit(recorded);
@@ -93,13 +108,17 @@ export class DownloadService {
     download: { at: Date; source: OwnEventSource; dedupeKey: string; ip: string | null; metadata: Record<string, unknown> },
     now: Date,
   ): Promise<Recorded> {
-    if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id });
-    if (download.at.getTime() >= transfer.expiresAt.getTime()) throw new DomainError("CONFLICT", "the transfer had expired by then", { transferId: transfer.id });
+    if (transfer.revokedAt) throw new DomainError("CONFLICT", "the transfer is revoked", { transferId: transfer.id, reason: "revoked" });
+    if (download.at.getTime() >= transfer.expiresAt.getTime()) throw new DomainError("CONFLICT", "the transfer had expired by then", { transferId: transfer.id, reason: "expired" });
+    // A repeated report (the same idempotency key) is no second download; the transfer's lock orders them.
+    const [known] = await tx.select({ id: receiptEvents.id }).from(receiptEvents).where(eq(receiptEvents.dedupeKey, download.dedupeKey));
+    if (known) return { updates: [] };
     const jws = transfer.downloadedAt ? undefined : await this.deps.receipts.issue(tx, transfer, download);
     await tx
       .update(transfers)
       .set({
         downloadedAt: sql`coalesce(${transfers.downloadedAt}, ${download.at.toISOString()}::timestamptz)`,
+        downloadCount: sql`${transfers.downloadCount} + 1`,
         ...(jws ? { downloadReceipt: jws } : {}),
         updatedAt: now,
       })

@@ -1,4 +1,5 @@
 /** Ackline's vocabulary: the enums every edge (GraphQL, webhooks, adapters) speaks. */
+import type { TransferSecurity } from "./transfer-security.js";
 
 export const CHANNELS = ["RCS", "SMS", "EMAIL"] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -35,7 +36,7 @@ export function addressKindOf(channel: Channel): AddressKind {
 
 export const RECEIPT_EVENT_TYPES = [
   "QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "ACTION", "REPLY",
-  "OPT_OUT", "COMPLAINT", "TYPING", "DOWNLOADED",
+  "OPT_OUT", "COMPLAINT", "TYPING", "DOWNLOADED", "LINK_OPENED",
 ] as const;
 export type ReceiptEventType = (typeof RECEIPT_EVENT_TYPES)[number];
 
@@ -46,7 +47,7 @@ export type ReceiptEventType = (typeof RECEIPT_EVENT_TYPES)[number];
 export const OWN_EVENT_SOURCES = {
   ackline: "its own decisions and sends: queued, fallbacks, failures, revocations, suppressions, email copies",
   api: "a download reported with recordDownload",
-  gateway: "a download through the recipient's link",
+  gateway: "the recipient's link: opened (LINK_OPENED, history only) or downloaded through",
   unsubscribe: "an opt-out through an email's unsubscribe link",
 } as const;
 export type OwnEventSource = keyof typeof OWN_EVENT_SOURCES;
@@ -132,12 +133,15 @@ export interface TransferRecord {
   fileSizeBytes: number;
   description: string | null;
   expiresAt: Date;
-  securityPolicy: Record<string, unknown>;
+  /** Its link TTL, download cap and OTP requirement (read through `securityOf`). */
+  securityPolicy: Partial<TransferSecurity>;
+  /** Hex SHA-256 of the file, as declared by the partner. */
+  fileSha256: string | null;
+  downloadCount: number;
+  storageRegion: string | null;
   status: TransferStatus;
   revokedAt: Date | null;
   downloadedAt: Date | null;
-  /** Hex SHA-256 of the file, as declared by the partner. */
-  fileSha256: string | null;
   /** The signed receipt (compact JWS) of its first download. */
   downloadReceipt: string | null;
   createdAt: Date;

@@ -12,6 +12,8 @@ import { emailSchema, parseInput, phoneSchema } from "./validation.js";
 import { CHANNELS, type Channel, type RevokeOutcome, type TransferUpdate, type TransferView } from "./model.js";
 import { initialMessages } from "./delivery-policy.js";
 import { tenantDeliveryPolicy } from "./delivery-policy.service.js";
+import { tenantSecurityPolicy } from "./security-policy.service.js";
+import { securityForNewTransfer, transferSecurityInputSchema } from "./transfer-security.js";
 import { queueMessages } from "./message-queue.js";
 import { loadTransferViews, ownMessageEvent, storeEvents } from "./receipt-store.js";
 import { lockOwnTransfer } from "./transfer-access.js";
@@ -32,6 +34,12 @@ const createTransferSchema = z
     senderEmail: emailSchema.optional(),
     expiresAt: z.date().optional(),
     idempotencyKey: z.string().min(1).max(255).optional(),
+    fileSha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "fileSha256 must be 64 hex digits (SHA-256)")
+      .transform((hex) => hex.toLowerCase())
+      .optional(),
+    security: transferSecurityInputSchema.optional(),
   })
   .refine((input) => input.recipient.phone || input.recipient.email, {
     message: "recipient needs a phone or an email",
@@ -52,6 +60,8 @@ export interface TransferServiceDeps {
   db: Database;
   /** The provider each channel's messages are sent through (adapters decide). */
   providerFor: (channel: Channel) => string;
+  /** This deployment's STORAGE_REGION, recorded on each transfer; a tenant pinned elsewhere cannot create one here. */
+  storageRegion?: string;
   /** Called after commit so the dispatcher picks the new messages up at once. */
   onQueued(): void;
   publishUpdates(updates: TransferUpdate[]): void;
@@ -81,6 +91,7 @@ export class TransferService {
     const result = await this.deps.db.transaction(async (tx) => {
       const id = newId("tx");
       const { policy } = await tenantDeliveryPolicy(tx, tenantId);
+      const security = securityForNewTransfer((await tenantSecurityPolicy(tx, tenantId)).policy, input.security ?? {}, this.deps.storageRegion);
       const [created] = await tx
         .insert(transfers)
         .values({
@@ -93,6 +104,9 @@ export class TransferService {
           fileName: input.fileName,
           fileSizeBytes: input.fileSizeBytes,
           description: input.description ?? null,
+          fileSha256: input.fileSha256 ?? null,
+          securityPolicy: security,
+          storageRegion: this.deps.storageRegion ?? null,
           expiresAt,
           status: "QUEUED",
           deliveryPolicy: policy,

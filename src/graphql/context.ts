@@ -5,6 +5,7 @@ import type { AuditService } from "../domain/audit.service.js";
 import type { Database } from "../db/client.js";
 import { deliveryAttemptsOf } from "../domain/delivery-attempts.js";
 import type { DeliveryAttemptRecord } from "../domain/model.js";
+import type { SecurityPolicyService } from "../domain/security-policy.service.js";
 import type { DeliveryPolicyService } from "../domain/delivery-policy.service.js";
 import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
@@ -29,6 +30,7 @@ export interface GraphQLServices {
   history: ReceiptHistoryService;
   suppressions: SuppressionService;
   deliveryPolicies: DeliveryPolicyService;
+  securityPolicies: SecurityPolicyService;
   webhookSources: WebhookSourceService;
   webhookDeliveries: WebhookDeliveryService;
   webhookReplays: WebhookReplayService;

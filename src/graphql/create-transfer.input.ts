@@ -1,5 +1,6 @@
 import { GraphQLSafeInt } from "graphql-scalars";
 import { Field, InputType } from "type-graphql";
+import { TransferSecurityInput } from "./transfer-security.input.js";
 
 @InputType()
 export class RecipientInput {
@@ -38,4 +39,10 @@ export class CreateTransferInput {
     description: "The same key returns the same transfer and sends nothing again; reused with different input it is a CONFLICT",
   })
   idempotencyKey?: string;
+
+  @Field(() => String, { nullable: true, description: "Hex SHA-256 of the file: an upload to the embedded store (PUT /files/<id>) must match it" })
+  fileSha256?: string;
+
+  @Field(() => TransferSecurityInput, { nullable: true, description: "Link TTL, download cap and OTP for this transfer; left out: the tenant's securityPolicy" })
+  security?: TransferSecurityInput;
 }

@@ -6,6 +6,7 @@ import { authChecker } from "./auth-checker.js";
 import { boundByDatabaseGate } from "./database-deadline.js";
 import { DownloadReceiptResolver } from "./download-receipt.resolver.js";
 import { DeliveryPolicyResolver } from "./delivery-policy.resolver.js";
+import { SecurityPolicyResolver } from "./security-policy.resolver.js";
 import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
 import { SuppressionResolver } from "./suppression.resolver.js";
@@ -29,7 +30,19 @@ const ownSubscribeOnly: PubSub = {
 
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [TransferResolver, MessageResolver, ReceiptEventResolver, SuppressionResolver, DeliveryPolicyResolver, TransferUpdatedResolver, WebhookSourceResolver, WebhookDeliveryResolver, AuditResolver, DownloadReceiptResolver],
+    resolvers: [
+      TransferResolver,
+      MessageResolver,
+      ReceiptEventResolver,
+      SuppressionResolver,
+      DeliveryPolicyResolver,
+      SecurityPolicyResolver,
+      TransferUpdatedResolver,
+      WebhookSourceResolver,
+      WebhookDeliveryResolver,
+      AuditResolver,
+      DownloadReceiptResolver,
+    ],
     authChecker,
     pubSub: ownSubscribeOnly,
     // Input is validated once, in the domain services (zod), not twice.

@@ -11,7 +11,11 @@ export class TransferResolver {
   @Authorized("transfers:write")
   @Mutation(() => Transfer, { description: "Stores a transfer and queues its notifications (RCS, and an email copy when there is an email)" })
   async createTransfer(@Arg("input", () => CreateTransferInput) input: CreateTransferInput, @Ctx() context: GraphQLContext): Promise<Transfer> {
-    const command = { ...withoutNulls(input), recipient: withoutNulls({ ...input.recipient }) };
+    const command = {
+      ...withoutNulls(input),
+      recipient: withoutNulls({ ...input.recipient }),
+      security: input.security ? withoutNulls({ ...input.security }) : undefined,
+    };
     return Transfer.from(await context.services.transfers.create(callerOf(context), command));
   }
 

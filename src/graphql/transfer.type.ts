@@ -1,8 +1,9 @@
 import { GraphQLSafeInt } from "graphql-scalars";
-import { Field, ID, ObjectType } from "type-graphql";
+import { Field, ID, Int, ObjectType } from "type-graphql";
 import type { TransferStatus, TransferView } from "../domain/model.js";
 import { TransferStatusEnum } from "./enums.js";
 import { Message } from "./message.type.js";
+import { TransferSecurity } from "./transfer-security.type.js";
 
 @ObjectType()
 export class Recipient {
@@ -51,6 +52,18 @@ export class Transfer {
   @Field(() => Date, { nullable: true, description: "When the recipient first downloaded the file" })
   downloadedAt!: Date | null;
 
+  @Field(() => String, { nullable: true, description: "Hex SHA-256 of the file, as declared at creation" })
+  fileSha256!: string | null;
+
+  @Field(() => TransferSecurity)
+  security!: TransferSecurity;
+
+  @Field(() => Int, { description: "Downloads recorded: through the links (counted against security.maxDownloads) or with recordDownload" })
+  downloadCount!: number;
+
+  @Field(() => String, { nullable: true, description: "The STORAGE_REGION of the deployment that created it (null: none declared)" })
+  storageRegion!: string | null;
+
   @Field(() => String, {
     nullable: true,
     description: "The signed receipt of the first download: a compact JWS (EdDSA) verifiable with /.well-known/jwks.json alone, or with verifyReceipt",
@@ -64,6 +77,7 @@ export class Transfer {
     return Object.assign(new Transfer(), {
       ...view,
       recipient: { phone: view.recipientPhone, email: view.recipientEmail },
+      security: TransferSecurity.from(view.securityPolicy),
     });
   }
 }

@@ -1,27 +1,26 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { SigningKeys } from "../auth/signing-keys.js";
-import { DomainError } from "../domain/errors.js";
 import type { TransferRecord } from "../domain/model.js";
-import type { DownloadService } from "../domain/download.service.js";
+import { securityOf } from "../domain/transfer-security.js";
 import type { SharedLimit } from "../rate-limits.js";
 import { html, perAddressLimit, type LinkRequest, verifiedLinkId } from "./html.js";
-import { landingPage, recordedPage, unavailablePage } from "./pages.js";
+import { downloadThroughLink, type LinkDownloadOptions } from "./link-download.js";
+import { landingPage, unavailablePage } from "./pages.js";
 
-export interface DownloadRoutesOptions {
+export interface DownloadRoutesOptions extends LinkDownloadOptions {
   /** Requests per client address (`RATE_LIMIT_RECIPIENT`). */
   limit: SharedLimit;
   signingKeys: SigningKeys;
-  downloads: DownloadService;
-  /** Where the file is served after the download is recorded; `{transferId}` is replaced. */
-  downloadUrlTemplate?: string;
 }
 
 type LinkRoute = { Params: { id: string }; Querystring: { tok?: string } };
 
 /**
- * The recipient's side of a notification: `/t/<transfer id>?tok=<signed link token>`. GET shows
- * the file and a Download button; its POST records the download (DOWNLOADED) and sends the
- * recipient on to the file. A revoked or expired transfer is 410, a bad link 403.
+ * The links notifications carried before short links: `/t/<transfer id>?tok=<signed link token>`,
+ * working until they expire. GET shows the file and a Download button; its POST records the
+ * download (DOWNLOADED) and sends the recipient on to the file, as a short link would. A revoked
+ * or expired transfer is 410, a bad link 403; a transfer that requires a one-time code is
+ * downloaded through its short link only (403 here).
  */
 export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (app, options) => {
   // The button's form has no fields of its own: the token travels in the query string.
@@ -41,6 +40,10 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
       await html(reply, 410, unavailablePage(`${transfer.senderName} has withdrawn this file.`));
       return undefined;
     }
+    if (securityOf(transfer.securityPolicy).requireOtp) {
+      await html(reply, 403, unavailablePage("This file needs a one-time code: open the link in your latest notification."));
+      return undefined;
+    }
     return transfer;
   }
 
@@ -53,13 +56,6 @@ export const downloadRoutes: FastifyPluginAsync<DownloadRoutesOptions> = async (
   app.post<LinkRoute>("/t/:id", async (request, reply) => {
     const transfer = await linkedTransfer(request, reply);
     if (!transfer) return reply;
-    try {
-      await options.downloads.recordLinkDownload(transfer.id, { ip: request.ip, userAgent: request.headers["user-agent"] });
-    } catch (error) {
-      if (error instanceof DomainError && error.code === "CONFLICT") return html(reply, 410, unavailablePage(error.message));
-      throw error;
-    }
-    if (options.downloadUrlTemplate) return reply.redirect(options.downloadUrlTemplate.replaceAll("{transferId}", encodeURIComponent(transfer.id)), 303);
-    return html(reply, 200, recordedPage(transfer));
+    return downloadThroughLink(reply, options, transfer, { ip: request.ip, userAgent: request.headers["user-agent"] });
   });
 };

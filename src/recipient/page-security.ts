@@ -12,9 +12,9 @@ const PAGE_STYLE_SOURCE = `'sha256-${createHash("sha256").update(PAGE_STYLE).dig
  * nothing loaded, the one style block by its hash), `X-Frame-Options: DENY`, `nosniff`, and the
  * rest of helmet's defaults. GraphQL's explorer and the webhook door run no helmet hooks.
  */
-export async function securePages(pages: FastifyInstance, options: { downloadUrlTemplate?: string }): Promise<void> {
-  // The download's POST redirects to the file's host, and Chrome applies form-action to that redirect.
-  const fileOrigin = options.downloadUrlTemplate ? [new URL(options.downloadUrlTemplate).origin] : [];
+export async function securePages(pages: FastifyInstance, options: { fileOrigin?: string }): Promise<void> {
+  // The download's POST redirects to the file's host (when not this server), and Chrome applies form-action to that redirect.
+  const fileOrigin = options.fileOrigin ? [options.fileOrigin] : [];
   await pages.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,

@@ -22,19 +22,39 @@ const megabytes = (bytes: number) => `${(bytes / 1_000_000).toFixed(bytes < 10_0
  * The landing page of a download link. The download itself is a POST from its button, so link
  * previews and mail scanners that fetch the link never count as the recipient downloading.
  */
-export function landingPage(transfer: TransferRecord, formAction: string): string {
+export function landingPage(transfer: TransferRecord, formAction: string, link?: ShortLinkProof): string {
   return page(
     transfer.fileName,
     `<h1>${escapeHtml(transfer.fileName)}</h1>
 <p>${escapeHtml(transfer.senderName)} sent you a file (${megabytes(transfer.fileSizeBytes)}).</p>
 ${transfer.description ? `<p>${escapeHtml(transfer.description)}</p>` : ""}
-<p>Available until ${escapeHtml(transfer.expiresAt.toISOString())}.</p>
-<form method="post" action="${escapeHtml(formAction)}"><button type="submit">Download</button></form>`,
+<p>Available until ${escapeHtml((link?.expiresAt ?? transfer.expiresAt).toISOString())}.</p>
+<form method="post" action="${escapeHtml(formAction)}"><button type="submit">Download</button></form>
+${link ? verifySenderLine(link) : ""}`,
   );
 }
 
-export function recordedPage(transfer: TransferRecord): string {
-  return page(transfer.fileName, `<h1>${escapeHtml(transfer.fileName)}</h1><p>Your download is recorded; ${escapeHtml(transfer.senderName)} can see it.</p>`);
+/** What a short link's page says about itself: until when it works, and the key that vouches for the sender. */
+export interface ShortLinkProof {
+  expiresAt: Date;
+  /** The `kid` of the key Ackline signs with now, published at `jwksUrl`. */
+  kid: string;
+  jwksUrl: string;
+}
+
+function verifySenderLine(link: ShortLinkProof): string {
+  return `<p><small>Verify this sender: Ackline signs this sender's links and receipts with key <code>${escapeHtml(link.kid)}</code>, published at <a href="${escapeHtml(link.jwksUrl)}">${escapeHtml(link.jwksUrl)}</a>.</small></p>`;
+}
+
+/** The second step when a download needs a one-time code: its form, and a way to ask for a new code. */
+export function otpPage(transfer: TransferRecord, actions: { verify: string; resend: string }, notice: string): string {
+  return page(
+    transfer.fileName,
+    `<h1>${escapeHtml(transfer.fileName)}</h1>
+<p>${escapeHtml(notice)}</p>
+<form method="post" action="${escapeHtml(actions.verify)}"><label>Code <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required></label> <button type="submit">Download</button></form>
+<form method="post" action="${escapeHtml(actions.resend)}"><button type="submit">Send a new code</button></form>`,
+  );
 }
 
 /** The unsubscribe link's page: the change itself is the POST of its button (or a mail client's one-click POST). */

@@ -19,10 +19,16 @@ export type CreateTransferInput = {
   /** Defaults to 7 days from now; at most 90 days */
   expiresAt?: string | null | undefined;
   fileName: string;
+  /** Hex SHA-256 of the file: an upload to the embedded store (PUT /files/<id>) must match it */
+  fileSha256?: string | null | undefined;
   fileSizeBytes: number;
   /** The same key returns the same transfer and sends nothing again; reused with different input it is a CONFLICT */
   idempotencyKey?: string | null | undefined;
   recipient: RecipientInput;
+  /** Link TTL, download cap and OTP for this transfer; left out: the tenant's securityPolicy */
+  security?: TransferSecurityInput | null | undefined;
+  /** Gets the signed download receipt by email once the recipient first downloads the file */
+  senderEmail?: string | null | undefined;
   senderName: string;
 };
 
@@ -85,6 +91,7 @@ export type ReceiptEventType =
   | 'DELIVERED'
   | 'DOWNLOADED'
   | 'FAILED'
+  | 'LINK_OPENED'
   | 'OPT_OUT'
   | 'QUEUED'
   | 'READ'
@@ -137,6 +144,16 @@ export type SuppressionReason =
   | 'COMPLAINT'
   | 'MANUAL'
   | 'OPT_OUT';
+
+/** A transfer's own link security; a field left out takes the tenant's securityPolicy */
+export type TransferSecurityInput = {
+  /** Minutes a link works after its notification is sent (compliance mode: at most 60) */
+  linkTtlMinutes?: number | null | undefined;
+  /** Downloads the links allow in all (compliance mode: 1) */
+  maxDownloads?: number | null | undefined;
+  /** Require a one-time code before the download (compliance mode: always) */
+  requireOtp?: boolean | null | undefined;
+};
 
 /** Where a transfer stands, rebuilt from its messages */
 export type TransferStatus =

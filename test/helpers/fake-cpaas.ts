@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { GenericSendBody } from "../../src/delivery/generic-cpaas.adapter.js";
+import { type GenericOtpBody, type GenericSendBody, OTP_TEMPLATE_ID } from "../../src/delivery/generic-cpaas.adapter.js";
 import { listenOnLoopback } from "./listen.js";
+
+/** The same API carries one-time codes: told apart by their template. */
+const isOtp = (body: GenericSendBody | GenericOtpBody): body is GenericOtpBody => body.template_id === OTP_TEMPLATE_ID;
 
 export interface FakeSend {
   body: GenericSendBody;
@@ -63,12 +66,15 @@ export async function startFakeCpaas(
     async waitForSend(transferId: string, timeoutMs = 10_000): Promise<FakeSend> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const send = sends.find((candidate) => candidate.body.params.transfer_id === transferId && candidate.providerMessageId);
+        const send = sends.find((candidate) => candidate.body.params.transfer_id === transferId && candidate.providerMessageId && !isOtp(candidate.body));
         if (send) return send;
         if (Date.now() > deadline) throw new Error(`no accepted send for ${transferId} within ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
+    /** The one-time codes sent for this transfer (template `ackline_otp`), oldest first. */
+    otpsFor: (transferId: string): GenericOtpBody[] =>
+      sends.flatMap(({ body }) => (isOtp(body) && body.params.transfer_id === transferId ? [body] : [])),
     close: listening.close,
   };
 }

@@ -16,10 +16,12 @@ export function sendRequest(channel: Channel, overrides: Partial<TransferRecord>
     description: "Notes on the Analytical Engine",
     expiresAt: new Date("2026-01-24T15:04:05.000Z"),
     securityPolicy: {},
+    fileSha256: null,
+    downloadCount: 0,
+    storageRegion: null,
     status: "QUEUED",
     revokedAt: null,
     downloadedAt: null,
-    fileSha256: null,
     downloadReceipt: null,
     createdAt: now,
     updatedAt: now,
@@ -29,6 +31,7 @@ export function sendRequest(channel: Channel, overrides: Partial<TransferRecord>
   return {
     message: { id, clientMessageId: id, channel },
     transfer,
-    link: `https://ackline.example.test/d/${transfer.id}?t=eyJhbGciOiJFZERTQSJ9.payload.signature`,
+    link: "https://ackline.example.test/d/AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+    linkExpiresAt: transfer.expiresAt,
   };
 }

@@ -14,6 +14,8 @@ const TRANSFER = `query ($id: ID!) { transfer(id: $id) { status downloadedAt dow
 const VERIFY = `query ($jws: String!) { verifyReceipt(jws: $jws) { valid transferId downloadedAt reason } }`;
 const RECORD = `mutation ($input: RecordDownloadInput!) { recordDownload(input: $input) { downloadReceipt } }`;
 const SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+/** The partner's own storage: a recorded download is sent there (303), so no file needs uploading here. */
+const DOWNLOAD_URL_TEMPLATE = "https://files.example.test/t/{transferId}";
 
 async function signingKey(kid: string) {
   const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
@@ -60,7 +62,7 @@ describe("signed download receipts", () => {
   beforeAll(async () => {
     cpaas = await startFakeCpaas();
     smtp = await startSmtp();
-    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url, SMTP_URL: smtp.url, SIGNING_KEY: JSON.stringify(await oldKey) } });
+    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url, SMTP_URL: smtp.url, DOWNLOAD_URL_TEMPLATE, SIGNING_KEY: JSON.stringify(await oldKey) } });
     tenant = uniqueTenant("receipts");
     token = await tokenFor(tenant);
   });
@@ -73,7 +75,7 @@ describe("signed download receipts", () => {
   describe("succeeding", () => {
     it("the first download issues a receipt: on the transfer, in the DOWNLOADED event, emailed to the sender; a second download issues none", async () => {
       const { id, link } = await notified(server, { senderEmail: "dataops@acme.example" });
-      expect((await download(link)).status).toBe(200);
+      expect((await download(link)).status).toBe(303);
       const receipt = await receiptOf(server, id);
       expect(receipt).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
       expect(decodeProtectedHeader(receipt!)).toEqual({ alg: "EdDSA", kid: "receipts-2025", typ: "ackline-receipt+jwt" });
@@ -83,7 +85,7 @@ describe("signed download receipts", () => {
       expect(mail.mail.text).toContain(receipt);
       expect(mail.mail.attachments.map((attachment) => [attachment.filename, attachment.content.toString()])).toEqual([["receipt.jws", receipt]]);
 
-      expect((await download(link)).status).toBe(200);
+      expect((await download(link)).status).toBe(303);
       const downloads = (await history(server, token, id)).filter((event) => event.event === "DOWNLOADED");
       expect(downloads.map((event) => event.metadata.receipt ?? null)).toEqual([receipt, null]);
       expect(await receiptOf(server, id)).toBe(receipt);
@@ -138,7 +140,7 @@ describe("signed download receipts", () => {
       // Another instance on the same database, started with the rotated keys (its dispatcher sends too: it is closed after).
       const rotated = await startTestServer({
         databaseUrl: server.databaseUrl,
-        env: { CPAAS_API_URL: cpaas.url, SIGNING_KEY: JSON.stringify([await signingKey("receipts-2026"), await oldKey]) },
+        env: { CPAAS_API_URL: cpaas.url, DOWNLOAD_URL_TEMPLATE, SIGNING_KEY: JSON.stringify([await signingKey("receipts-2026"), await oldKey]) },
       });
       try {
         const jwks = (await (await fetch(`${rotated.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;

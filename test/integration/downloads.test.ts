@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateTransferDocument, GetTransferDocument, RecordDownloadDocument, RevokeTransferDocument } from "../generated/graphql.js";
 import { startFakeCpaas } from "../helpers/fake-cpaas.js";
 import { errorCodes, graphql } from "../helpers/graphql.js";
+import { legacyLink, TEST_SIGNING_KEY } from "../helpers/links.js";
 import { startTestServer, tokenFor, type TestServer } from "../helpers/server.js";
 import { history } from "../helpers/transfers.js";
 import { uniqueTenant } from "../helpers/wait.js";
 
 const FILES = "https://files.example.com/transfers/{transferId}";
 
-describe("downloads: the recipient's signed link and recordDownload", () => {
+describe("downloads: the old /t/ signed links and recordDownload", () => {
   let cpaas: Awaited<ReturnType<typeof startFakeCpaas>>;
   let server: TestServer;
   let token: string;
@@ -20,8 +21,8 @@ describe("downloads: the recipient's signed link and recordDownload", () => {
     expect(created.body.errors).toBeUndefined();
     return created.body.data!.createTransfer;
   };
-  /** The link the recipient got in the notification. */
-  const linkOf = async (transferId: string) => new URL((await cpaas.waitForSend(transferId)).body.params.link);
+  /** The link notifications carried before short links (they keep working until they expire). */
+  const linkOf = (transferId: string) => legacyLink(server.url, transferId);
   const open = (link: URL | string, init?: RequestInit) => fetch(link, { redirect: "manual", ...init });
   const download = (link: URL | string) =>
     open(link, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "user-agent": "phone-browser/1.0" }, body: "" });
@@ -30,7 +31,7 @@ describe("downloads: the recipient's signed link and recordDownload", () => {
 
   beforeAll(async () => {
     cpaas = await startFakeCpaas();
-    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url, DOWNLOAD_URL_TEMPLATE: FILES } });
+    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url, DOWNLOAD_URL_TEMPLATE: FILES, SIGNING_KEY: TEST_SIGNING_KEY } });
     token = await tokenFor(uniqueTenant("download"));
   });
   afterAll(async () => {

@@ -41,7 +41,7 @@ describe("transfer lifecycle", () => {
     expect(send.authorization).toBe("Bearer cpaas-token");
     expect(send.body).toMatchObject({ to: "+14165550100", type: "rcs", client_message_id: transfer.messages[0]!.id });
     expect(send.body.params).toMatchObject({ transfer_id: transfer.id, sender_name: "Acme DataOps", file_desc: "Q4 data" });
-    expect(send.body.params.link).toMatch(new RegExp(`/t/${transfer.id}\\?tok=`));
+    expect(send.body.params.link).toMatch(new RegExp(`^${server.url}/d/[A-Za-z0-9_-]{32}$`));
 
     for (const [event, expected] of [["message.sent", "SENT"], ["message.delivered", "DELIVERED"], ["message.read", "READ"]] as const) {
       const posted = await postGeneric(server.url, { event, timestamp: new Date().toISOString(), message_id: send.providerMessageId, channel: "rcs", carrier: "310260" });

@@ -101,13 +101,15 @@ describe("Twilio: the Content Template's two buttons, and the answer to Verify I
     const variables = JSON.parse(rcs.form.ContentVariables!) as Record<string, string>;
     expect(variables).toMatchObject({ "1": "Acme", "2": "report.pdf", "5": transfer.id });
     // The template's Download URL is the public origin followed by {{4}}.
-    expect(`${PUBLIC_BASE_URL}/${variables["4"]}`).toMatch(new RegExp(`^${PUBLIC_BASE_URL}/(t|d)/`));
+    expect(`${PUBLIC_BASE_URL}/${variables["4"]}`).toMatch(new RegExp(`^${PUBLIC_BASE_URL}/d/`));
 
     await graphql(context.server.url, ResendNotificationDocument, { input: { transferId: transfer.id, channel: "SMS" } }, context.token);
     const sms = await sendTo("+14165550301", "Body");
     expect(sms.form.ContentSid).toBeUndefined();
-    // The same link (each send signs its own token, so only its path is compared).
-    expect(sms.form.Body).toContain(`${PUBLIC_BASE_URL}/${variables["4"]!.split("?")[0]}`);
+    // A short link of its own: each code is bound to its message and channel.
+    const smsLink = new RegExp(`${PUBLIC_BASE_URL}/(d/[A-Za-z0-9_-]{1,32})`).exec(sms.form.Body!)?.[1];
+    expect(smsLink).toBeDefined();
+    expect(smsLink).not.toBe(variables["4"]);
   });
 
   it("a Verify ID tap (ButtonPayload) from the recipient is answered in the conversation and recorded", async () => {

@@ -53,7 +53,7 @@ describe.each<{ setting: string; env: Record<string, string>; recorded: string }
 
   beforeAll(async () => {
     cpaas = await startFakeCpaas();
-    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url, ...env } });
+    server = await startTestServer({ env: { CPAAS_API_URL: cpaas.url, DOWNLOAD_URL_TEMPLATE: "https://files.example.com/{transferId}", ...env } });
     token = await tokenFor(uniqueTenant("proxy"));
     sql = server.databaseUrl ? postgres(server.databaseUrl, { max: 1, onnotice: () => {} }) : undefined;
   });
@@ -70,7 +70,7 @@ describe.each<{ setting: string; env: Record<string, string>; recorded: string }
     const transfer = await createTransfer(server, token, "+14165552000");
     const link = new URL((await cpaas.waitForSend(transfer.id)).body.params.link);
     const download = await fetch(link, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", ...forwarded }, body: "" });
-    expect(download.status).toBe(200);
+    expect(download.status).toBe(303);
     const downloaded = (await history(server, token, transfer.id)).find((event) => event.event === "DOWNLOADED");
     expect(downloaded?.metadata).toMatchObject({ ip: recorded });
     const audit = await auditIps(transfer.id);

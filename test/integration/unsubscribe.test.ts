@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateTransferDocument, GetTransferDocument, SuppressionsDocument } from "../generated/graphql.js";
 import { startFakeCpaas } from "../helpers/fake-cpaas.js";
+import { legacyLink, TEST_SIGNING_KEY } from "../helpers/links.js";
 import { graphql } from "../helpers/graphql.js";
 import { startTestServer, tokenFor, type TestServer } from "../helpers/server.js";
 import { rawHeader, startSmtp } from "../helpers/smtp.js";
@@ -35,7 +36,7 @@ describe("email unsubscribe: the one-click link in every email copy", () => {
   beforeAll(async () => {
     smtp = await startSmtp();
     cpaas = await startFakeCpaas();
-    server = await startTestServer({ env: { SMTP_URL: smtp.url, CPAAS_API_URL: cpaas.url } });
+    server = await startTestServer({ env: { SMTP_URL: smtp.url, CPAAS_API_URL: cpaas.url, SIGNING_KEY: TEST_SIGNING_KEY } });
     token = await tokenFor(uniqueTenant("unsubscribe"));
   });
   afterAll(async () => {
@@ -91,7 +92,7 @@ describe("email unsubscribe: the one-click link in every email copy", () => {
       const transfer = await create("keep-me@example.com");
       const link = await unsubscribeLinkOf(transfer.id);
       const tampered = `${link.slice(0, -4)}AAAA`;
-      const downloadToken = new URL((await cpaas.waitForSend(transfer.id)).body.params.link).searchParams.get("tok")!;
+      const downloadToken = (await legacyLink(server.url, transfer.id)).searchParams.get("tok")!;
       const borrowed = new URL(link);
       borrowed.searchParams.set("tok", downloadToken);
       for (const bad of [tampered, borrowed.toString()]) {

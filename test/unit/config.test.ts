@@ -63,6 +63,15 @@ describe("configuration", () => {
     await expect(load({ ...twilio, TWILIO_CONTENT_SID: "SM123" })).rejects.toThrow(/TWILIO_CONTENT_SID/);
   });
 
+  it("file storage and residency: S3_BUCKET needs both keys and takes STORAGE_REGION as its region; a region is a region name", async () => {
+    expect((await load({})).s3).toBeUndefined();
+    await expect(load({ S3_BUCKET: "files" })).rejects.toThrow(/S3_ACCESS_KEY_ID/);
+    const config = await load({ S3_BUCKET: "files", S3_ACCESS_KEY_ID: "id", S3_SECRET_ACCESS_KEY: "secret", STORAGE_REGION: "eu-central-1" });
+    expect(config.s3).toEqual({ bucket: "files", region: "eu-central-1", endpoint: undefined, accessKeyId: "id", secretAccessKey: "secret", keyPrefix: "" });
+    expect(config.storageRegion).toBe("eu-central-1");
+    await expect(load({ STORAGE_REGION: "Europe (Frankfurt)" })).rejects.toThrow(/STORAGE_REGION/);
+  });
+
   it("refuses a chosen provider without its credentials", async () => {
     await expect(load({ RCS_PROVIDER: "twilio" })).rejects.toThrow(ConfigError);
     await expect(load({ SMS_PROVIDER: "vonage", VONAGE_API_KEY: "k" })).rejects.toThrow(/VONAGE/);

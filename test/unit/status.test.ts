@@ -16,27 +16,27 @@ import { deriveTransferStatus, nextMessageStatus } from "../../src/domain/status
  * canonical event, in this order.
  */
 const EVENTS: readonly ReceiptEventType[] = [
-  "QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "ACTION", "REPLY", "OPT_OUT", "COMPLAINT", "TYPING", "DOWNLOADED",
+  "QUEUED", "SENT", "DELIVERED", "READ", "FAILED", "REVOKED", "ACTION", "REPLY", "OPT_OUT", "COMPLAINT", "TYPING", "DOWNLOADED", "LINK_OPENED",
 ];
 const Q = "QUEUED", S = "SENT", D = "DELIVERED", R = "READ", F = "FAILED", V = "REVOKED", X = "SUPPRESSED";
 
 /** RCS and SMS. */
 const NON_EMAIL: Record<MessageStatus, readonly MessageStatus[]> = {
-  //          QUEUED SENT DELIV READ FAILED REVOKED ACTION REPLY OPT_OUT COMPLAINT TYPING DOWNLOADED
-  QUEUED:     [Q,    S,   D,    R,   F,     V,      Q,     Q,    Q,      Q,        Q,     Q],
-  SENT:       [S,    S,   D,    R,   F,     V,      S,     S,    S,      S,        S,     S],
-  DELIVERED:  [D,    D,   D,    R,   D,     D,      D,     D,    D,      D,        D,     D],
-  READ:       [R,    R,   R,    R,   R,     R,      R,     R,    R,      R,        R,     R],
-  FAILED:     [F,    F,   F,    F,   F,     F,      F,     F,    F,      F,        F,     F],
-  REVOKED:    [V,    V,   V,    V,   V,     V,      V,     V,    V,      V,        V,     V],
-  SUPPRESSED: [X,    X,   X,    X,   X,     X,      X,     X,    X,      X,        X,     X],
+  //          QUEUED SENT DELIV READ FAILED REVOKED ACTION REPLY OPT_OUT COMPLAINT TYPING DOWNLOADED LINK_OPENED
+  QUEUED:     [Q,    S,   D,    R,   F,     V,      Q,     Q,    Q,      Q,        Q,     Q,          Q],
+  SENT:       [S,    S,   D,    R,   F,     V,      S,     S,    S,      S,        S,     S,          S],
+  DELIVERED:  [D,    D,   D,    R,   D,     D,      D,     D,    D,      D,        D,     D,          D],
+  READ:       [R,    R,   R,    R,   R,     R,      R,     R,    R,      R,        R,     R,          R],
+  FAILED:     [F,    F,   F,    F,   F,     F,      F,     F,    F,      F,        F,     F,          F],
+  REVOKED:    [V,    V,   V,    V,   V,     V,      V,     V,    V,      V,        V,     V,          V],
+  SUPPRESSED: [X,    X,   X,    X,   X,     X,      X,     X,    X,      X,        X,     X,          X],
 };
 
 /** Email differs in one way only: a bounce (FAILED) may arrive after the receiving server accepted it. */
 const EMAIL: Record<MessageStatus, readonly MessageStatus[]> = {
   ...NON_EMAIL,
-  DELIVERED:  [D,    D,   D,    R,   F,     D,      D,     D,    D,      D,        D,     D],
-  READ:       [R,    R,   R,    R,   F,     R,      R,     R,    R,      R,        R,     R],
+  DELIVERED:  [D,    D,   D,    R,   F,     D,      D,     D,    D,      D,        D,     D,          D],
+  READ:       [R,    R,   R,    R,   F,     R,      R,     R,    R,      R,        R,     R,          R],
 };
 
 const TABLES: Record<Channel, Record<MessageStatus, readonly MessageStatus[]>> = { RCS: NON_EMAIL, SMS: NON_EMAIL, EMAIL };
