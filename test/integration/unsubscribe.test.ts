@@ -77,13 +77,14 @@ describe("email unsubscribe: the one-click link in every email copy", () => {
       const second = await create("gone@example.com");
       const settled = await eventually(async () => {
         const transfer = (await graphql(server.url, GetTransferDocument, { id: second.id }, token)).body.data!.transfer!;
-        return transfer.messages.every((message) => message.deliveryAttempts.length > 0) ? transfer : undefined;
-      }, "both messages to be tried");
+        const tried = transfer.messages.every((message) => message.deliveryAttempts.length > 0);
+        // The RCS message's first attempt may be a retry's; it is handed over once the provider names it.
+        return tried && transfer.messages.some((message) => message.channel === "RCS" && message.providerMessageId) ? transfer : undefined;
+      }, "both messages to be tried, the RCS one handed to the provider");
       expect(settled.messages.map((message) => [message.channel, message.status])).toEqual([
         ["RCS", "QUEUED"],
         ["EMAIL", "SUPPRESSED"],
       ]);
-      expect(settled.messages[0]!.providerMessageId).toEqual(expect.any(String));
     });
   });
 
