@@ -1,6 +1,6 @@
 import { formatExpiry } from "../domain/expiry-text.js";
 import { postbackFor } from "../domain/postback.js";
-import type { SendRequest } from "./adapter.js";
+import type { OtpRequest, SendRequest } from "./adapter.js";
 
 export { formatExpiry };
 
@@ -19,6 +19,11 @@ function clip(value: string, max: number): string {
  */
 export function renderNotificationText({ transfer, link, linkExpiresAt }: SendRequest): string {
   return `${clip(transfer.senderName, MAX_SENDER)} sent you "${clip(transfer.fileName, MAX_FILE_NAME)}". Download: ${link} (expires ${formatExpiry(linkExpiresAt)})`;
+}
+
+/** A download's one-time code as an SMS: what it unlocks, and that it is short-lived. */
+export function renderOtpText({ transfer, code }: OtpRequest): string {
+  return `${code} is your code to download "${clip(transfer.fileName, MAX_FILE_NAME)}" from ${clip(transfer.senderName, MAX_SENDER)}. It works for 10 minutes.`;
 }
 
 /** The seed's RCS notification: a card saying who sent what until when, and its two buttons. */

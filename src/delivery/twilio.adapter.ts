@@ -1,7 +1,7 @@
-import type { DeliveryAdapter, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
+import type { DeliveryAdapter, OtpRequest, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
 import type { FetchLike } from "./generic-cpaas.adapter.js";
 import { isTransientStatus, parseJsonObject, retryAfterMs } from "./http-outcome.js";
-import { formatExpiry, renderNotificationText } from "./notification-text.js";
+import { formatExpiry, renderNotificationText, renderOtpText } from "./notification-text.js";
 
 /*
  * Twilio Programmable Messaging, "Create a Message resource" — facts this adapter relies on, as
@@ -168,6 +168,14 @@ export function createTwilioAdapter(options: TwilioAdapterOptions): DeliveryAdap
         ...content,
         ...(options.statusCallbackUrl ? { StatusCallback: withClientMessageId(options.statusCallbackUrl(), message.clientMessageId) } : {}),
       });
+    },
+
+    async sendOtp(request: OtpRequest): Promise<SendOutcome> {
+      const phone = request.transfer.recipientPhone;
+      if (!phone) return { kind: "permanent", error: "twilio: transfer has no recipient phone" };
+      const routed = route("SMS", phone);
+      if (typeof routed === "string") return { kind: "permanent", error: routed };
+      return post("SMS", { ...routed, Body: renderOtpText(request) });
     },
 
     async reply({ phone, text }: ReplyRequest): Promise<SendOutcome> {

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { importPKCS8, SignJWT } from "jose";
 import type { RevokeOutcome } from "../domain/model.js";
-import type { DeliveryAdapter, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
+import type { DeliveryAdapter, OtpRequest, ReplyRequest, SendOutcome, SendRequest } from "./adapter.js";
 import type { FetchLike } from "./generic-cpaas.adapter.js";
 import { isTransientStatus, parseJsonObject, retryAfterMs } from "./http-outcome.js";
-import { type NotificationCard, notificationCard, renderNotificationText } from "./notification-text.js";
+import { type NotificationCard, notificationCard, renderNotificationText, renderOtpText } from "./notification-text.js";
 
 /*
  * Vonage Messages API v1, "Send a message" — facts this adapter relies on, as documented by Vonage
@@ -217,6 +217,14 @@ export function createVonageAdapter(options: VonageAdapterOptions): DeliveryAdap
         client_ref: message.clientMessageId,
         ...(options.statusWebhookUrl ? { webhook_url: options.statusWebhookUrl(), webhook_version: "v1" as const } : {}),
       });
+    },
+
+    async sendOtp(request: OtpRequest): Promise<SendOutcome> {
+      const phone = request.transfer.recipientPhone;
+      if (!phone) return { kind: "permanent", error: "vonage: transfer has no recipient phone" };
+      const route = sender("SMS");
+      if (typeof route === "string") return { kind: "permanent", error: route };
+      return post({ message_type: "text", text: renderOtpText(request), to: vonageNumber(phone), from: route.from, channel: route.channel, client_ref: request.clientMessageId.slice(0, 40) });
     },
 
     async reply({ phone, text, clientRef }: ReplyRequest): Promise<SendOutcome> {

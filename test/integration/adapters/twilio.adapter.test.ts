@@ -75,6 +75,13 @@ describe("Twilio Programmable Messaging adapter (against a local fake of the Mes
     expect(fake.requests[0]!.form).toEqual({ To: "rcs:+447700900123", From: "rcs:acme_transfers_agent", Body: "Verified: sent by Ada Lovelace." });
   });
 
+  it("sends a download's one-time code as a plain SMS from the SMS number, without a status callback", async () => {
+    const { transfer } = sendRequest("SMS");
+    const outcome = await adapter().sendOtp!({ transfer, code: "493027", clientMessageId: "msg_otp1" });
+    expect(outcome.kind).toBe("accepted");
+    expect(fake.requests[0]!.form).toEqual({ To: transfer.recipientPhone, From: "+15005550006", Body: expect.stringMatching(/^493027 is your code to download "analytical-engine-notes\.pdf" from Ada Lovelace\./) });
+  });
+
   it("sends RCS directly: From is the rcs: sender, To the recipient's rcs: address (no Twilio-side fallback)", async () => {
     const outcome = await adapter({ rcsSender: "acme_transfers_agent" }).send(sendRequest("RCS"));
     expect(outcome.kind).toBe("accepted");

@@ -96,6 +96,14 @@ describe("Vonage Messages API adapter (against a local fake of POST /v1/messages
     expect(fake.requests[1]!.body!.custom).toBeUndefined();
   });
 
+  it("sends a download's one-time code as a plain SMS from the SMS sender, client_ref = its id", async () => {
+    const { transfer } = sendRequest("SMS");
+    const outcome = await basic().sendOtp!({ transfer, code: "493027", clientMessageId: "msg_otp1" });
+    expect(outcome.kind).toBe("accepted");
+    expect(fake.requests[0]!.body).toMatchObject({ message_type: "text", channel: "sms", to: "447700900123", from: "447700900001", client_ref: "msg_otp1" });
+    expect(fake.requests[0]!.body!.text).toMatch(/^493027 is your code to download "analytical-engine-notes\.pdf" from Ada Lovelace\./);
+  });
+
   it("replies in the RCS conversation with plain text from the RCS agent", async () => {
     const outcome = await jwt().reply!({ phone: "+447700900123", text: "Verified: sent by Ada Lovelace.", clientRef: "verify_42" });
     expect(outcome.kind).toBe("accepted");
