@@ -155,11 +155,23 @@ export const receiptEvents = pgTable(
      * for all its events; null for Ackline's own. No foreign key: the log expires, the events stay.
      */
     deliveryId: uuid("delivery_id"),
+    /**
+     * The transaction that made the event visible to its tenant (stored, or folded, or attached):
+     * history pages in this order, up to what every transaction sees, so a page never skips an event
+     * that commits later with a smaller id (see receipt-history.service.ts).
+     */
+    visibleXid: bigint("visible_xid", { mode: "number" })
+      .notNull()
+      .default(sql`(pg_current_xact_id()::text)::bigint`),
   },
   (t) => [
     // Only events a tenant can see: an append (pending, tenant unknown) then touches neither index.
     index("receipt_events_tenant_transfer_occurred").on(t.tenantId, t.transferId, t.occurredAt).where(sql`tenant_id IS NOT NULL`),
     index("receipt_events_tenant_occurred_id").on(t.tenantId, t.occurredAt, t.id).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_tenant_visible").on(t.tenantId, t.visibleXid, t.id).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_tenant_channel_occurred").on(t.tenantId, t.channel, t.occurredAt).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_tenant_carrier_event_occurred").on(t.tenantId, t.carrier, t.event, t.occurredAt).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_message").on(t.messageId).where(sql`message_id IS NOT NULL`),
     index("receipt_events_unmatched").on(t.providerMessageId).where(sql`message_id IS NULL AND NOT pending`),
     index("receipt_events_pending").on(t.id).where(sql`pending`),
     uniqueIndex("receipt_events_transfer_seq").on(t.transferId, t.seq),

@@ -15,8 +15,8 @@ import { suppressFromEvents } from "./suppression.service.js";
  */
 
 export type EventRow = typeof receiptEvents.$inferSelect;
-/** What folding reads of an event: everything but its raw payload, which only history shows. */
-export type FoldableEvent = Omit<EventRow, "raw">;
+/** What folding reads of an event: everything but its raw payload, which only history shows, and its place in history. */
+export type FoldableEvent = Omit<EventRow, "raw" | "visibleXid">;
 export type TransferRow = typeof transfers.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 

@@ -28,25 +28,30 @@ export interface ReceiptEventPage {
 
 export const MAX_PAGE_SIZE = 500;
 
-/** Keyset cursor over `(occurred_at, id)`, the order of the tenant-first history index. */
-function encodeCursor(event: ReceiptEventRecord): string {
-  return Buffer.from(`${event.occurredAt.toISOString()}|${event.id}`).toString("base64url");
+/**
+ * Keyset cursor over `(visible_xid, id)`: the order events became visible to the tenant. Ids and
+ * provider times are handed out before commit, so an event with a smaller one can commit after a
+ * page was read past it; a transaction id below every running transaction's (the snapshot's xmin)
+ * cannot gain rows any more. Pages stop there, so a reader that follows `endCursor` sees each
+ * event exactly once, however the writers' commits interleave.
+ */
+function encodeCursor(row: { visibleXid: number; id: number }): string {
+  return Buffer.from(`${row.visibleXid}|${row.id}`).toString("base64url");
 }
 
-function decodeCursor(cursor: string): { occurredAt: Date; id: number } {
-  const [timestamp, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const occurredAt = new Date(timestamp ?? "");
-  const year = occurredAt.getUTCFullYear();
-  if (Number.isNaN(year) || year < 1 || year > 9999 || !/^\d+$/.test(id ?? "") || !Number.isSafeInteger(Number(id))) {
+function decodeCursor(cursor: string): { visibleXid: string; id: string } {
+  const [xid, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+  const isKey = (value: string | undefined): value is string => /^\d{1,18}$/.test(value ?? "");
+  if (!isKey(xid) || !isKey(id)) {
     throw new DomainError("BAD_USER_INPUT", "after is not a cursor this API issued", { field: "after" });
   }
-  return { occurredAt, id: Number(id) };
+  return { visibleXid: xid, id };
 }
 
 export class ReceiptHistoryService {
   constructor(private readonly db: Database) {}
 
-  /** The tenant's receipt events, oldest first (newest last), a page at a time. */
+  /** The tenant's receipt events in the order they became visible (newest last), a page at a time. */
   async list(principal: Principal, query: ReceiptEventQuery, first = 50, after?: string): Promise<ReceiptEventPage> {
     requirePageSize(first, MAX_PAGE_SIZE);
     const conditions: SQL[] = [eq(receiptEvents.tenantId, principal.tenantId)];
@@ -66,18 +71,16 @@ export class ReceiptHistoryService {
     if (query.to) conditions.push(lte(receiptEvents.occurredAt, query.to));
     if (after) {
       const cursor = decodeCursor(after);
-      conditions.push(sql`(${receiptEvents.occurredAt}, ${receiptEvents.id}) > (${cursor.occurredAt.toISOString()}::timestamptz, ${cursor.id})`);
+      conditions.push(sql`(${receiptEvents.visibleXid}, ${receiptEvents.id}) > (${cursor.visibleXid}::bigint, ${cursor.id}::bigint)`);
     }
+    conditions.push(sql`${receiptEvents.visibleXid} < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint`);
     const rows = await this.db
       .select()
       .from(receiptEvents)
       .where(and(...conditions))
-      .orderBy(asc(receiptEvents.occurredAt), asc(receiptEvents.id))
+      .orderBy(asc(receiptEvents.visibleXid), asc(receiptEvents.id))
       .limit(first + 1);
-    const edges = rows.slice(0, first).map((row) => {
-      const node = toEventRecord(row);
-      return { cursor: encodeCursor(node), node };
-    });
+    const edges = rows.slice(0, first).map((row) => ({ cursor: encodeCursor(row), node: toEventRecord(row) }));
     return { edges, hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null };
   }
 }
