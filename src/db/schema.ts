@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, customType, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { DeliveryPolicy } from "../domain/delivery-policy.js";
 import type { SecurityPolicy, TransferSecurity } from "../domain/transfer-security.js";
 import type {
@@ -176,6 +176,34 @@ export const receiptEvents = pgTable(
     index("receipt_events_pending").on(t.id).where(sql`pending`),
     uniqueIndex("receipt_events_transfer_seq").on(t.transferId, t.seq),
   ],
+);
+
+/**
+ * What receiptStats reads, one narrow row per message, kept by the fold (message-stats.ts) as its
+ * receipts arrive: aggregating it never touches the wide messages, transfers or events.
+ */
+export const messageStats = pgTable(
+  "message_stats",
+  {
+    messageId: text("message_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    /** Its transfer's creation, and that day (UTC): statistics filter and group on them. */
+    transferCreatedAt: moment("transfer_created_at").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    channel: text("channel").$type<Channel>().notNull(),
+    provider: text("provider").notNull(),
+    carrier: text("carrier"),
+    region: text("region"),
+    opensTransfer: boolean("opens_transfer").notNull(),
+    fallback: boolean("fallback").notNull(),
+    sent: boolean("sent").notNull(),
+    failed: boolean("failed").notNull(),
+    /** Seconds from the transfer's creation to the first DELIVERED, READ, and (on the transfer's first message) download. */
+    deliverSeconds: doublePrecision("deliver_seconds"),
+    readSeconds: doublePrecision("read_seconds"),
+    downloadSeconds: doublePrecision("download_seconds"),
+  },
+  (t) => [index("message_stats_tenant_created").on(t.tenantId, t.transferCreatedAt)],
 );
 
 /** One row per send attempt: when, how it ended, and the provider's answer. */

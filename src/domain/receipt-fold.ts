@@ -4,6 +4,7 @@ import { messages, type receiptEvents, transfers } from "../db/schema.js";
 import { selectRows, textArray, timestamp } from "../db/sql.js";
 import { fallbackAfter } from "./delivery-policy.js";
 import { factsChanged, foldFacts } from "./message-facts.js";
+import { projectMessageStats, statsTouchedBy } from "./message-stats.js";
 import type { Channel, Correlation, MessageRecord, ReceiptEventRecord, TransferRecord, TransferUpdate, TransferView } from "./model.js";
 import { deriveTransferStatus, nextMessageStatus } from "./status.js";
 import { suppressFromEvents } from "./suppression.service.js";
@@ -267,11 +268,13 @@ export async function foldEvents(
   }
   // In provider-time order, as they were applied: subscribers hear them as they happened.
   const published = inOrder.filter((event) => event.transferId && views.has(event.transferId));
-  // Independent writes, pipelined on the transaction's connection: one round trip for all four.
-  const [, , , seqs] = await Promise.all([
+  // Independent writes, pipelined on the transaction's connection: one round trip for all five.
+  const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
+  const [, , , , seqs] = await Promise.all([
     updateMessages(tx, changedMessages, now),
+    projectMessageStats(tx, statsTouchedBy(events, messageById, transferById)),
     updateTransferStatuses(tx, changedTransfers, now),
-    suppressFromEvents(tx, events, new Map(lockedTransfers.map((transfer) => [transfer.id, transfer])), now),
+    suppressFromEvents(tx, events, transferById, now),
     sequenceEvents(tx, published),
   ]);
   for (const event of published) views.get(event.transferId!)!.eventSeq = Math.max(views.get(event.transferId!)!.eventSeq, seqs.get(event.id)!);

@@ -6,13 +6,13 @@ import { DomainError } from "./errors.js";
 import type { Channel } from "./model.js";
 import { type Percentiles, rateOf, type ReceiptStatsQuery, type ReceiptStatsRow, STATS_DIMENSIONS, type StatsDimension } from "./receipt-stats.js";
 
-/** Each dimension's expression over `messages m JOIN transfers t`, and the key field it fills. */
-const DIMENSION_SQL: Record<StatsDimension, { expression: SQL; field: keyof ReceiptStatsRow["key"] }> = {
-  CHANNEL: { expression: sql`m.channel`, field: "channel" },
-  PROVIDER: { expression: sql`m.provider`, field: "provider" },
-  CARRIER: { expression: sql`m.carrier`, field: "carrier" },
-  REGION: { expression: sql`m.region`, field: "region" },
-  DAY: { expression: sql`to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, field: "day" },
+/** Each dimension's column in `message_stats s`, the key field it fills, and how that field is output. */
+const DIMENSION_SQL: Record<StatsDimension, { expression: SQL; field: keyof ReceiptStatsRow["key"]; output?: SQL }> = {
+  CHANNEL: { expression: sql`s.channel`, field: "channel" },
+  PROVIDER: { expression: sql`s.provider`, field: "provider" },
+  CARRIER: { expression: sql`s.carrier`, field: "carrier" },
+  REGION: { expression: sql`s.region`, field: "region" },
+  DAY: { expression: sql`s.day`, field: "day", output: sql`day::text AS day` },
 };
 
 interface AggregateRow {
@@ -40,23 +40,16 @@ interface AggregateRow {
   download_p99: number | null;
 }
 
-/** Seconds from the transfer's creation (never negative: a provider clock running early counts as at once). */
-const secondsSinceCreation = (at: SQL) => sql`CASE WHEN ${at} IS NOT NULL THEN greatest(0, extract(epoch FROM ${at} - t.created_at))::float8 END`;
-
 /** The three nearest-rank percentiles of a metric from one sort, unpacked into columns. */
-function percentileColumns(name: string, value: SQL): { inner: SQL; outer: SQL } {
+function percentileColumns(name: string): { inner: SQL; outer: SQL } {
   const column = sql.raw(`${name}_times`);
   return {
-    inner: sql`percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${value}) AS ${column}`,
+    inner: sql`percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${sql.raw(`s.${name}_seconds`)}) AS ${column}`,
     outer: sql`${column}[1] AS ${sql.raw(`${name}_p50`)}, ${column}[2] AS ${sql.raw(`${name}_p90`)}, ${column}[3] AS ${sql.raw(`${name}_p99`)}`,
   };
 }
 
-const PERCENTILE_COLUMNS = [
-  percentileColumns("deliver", secondsSinceCreation(sql`m.delivered_at`)),
-  percentileColumns("read", secondsSinceCreation(sql`m.read_at`)),
-  percentileColumns("download", sql`CASE WHEN m.opens_transfer THEN ${secondsSinceCreation(sql`t.downloaded_at`)} END`),
-];
+const PERCENTILE_COLUMNS = ["deliver", "read", "download"].map(percentileColumns);
 
 export function validateStatsQuery(query: ReceiptStatsQuery, groupBy: readonly StatsDimension[]): StatsDimension[] {
   if (query.from && query.to && query.from.getTime() >= query.to.getTime()) {
@@ -117,30 +110,31 @@ export class ReceiptStatsService {
 
   async stats(principal: Principal, query: ReceiptStatsQuery, groupBy: readonly StatsDimension[]): Promise<ReceiptStatsRow[]> {
     const dimensions = validateStatsQuery(query, groupBy).map((dimension) => DIMENSION_SQL[dimension]);
-    const conditions = [sql`m.tenant_id = ${principal.tenantId}`, sql`t.tenant_id = ${principal.tenantId}`];
-    if (query.from) conditions.push(sql`t.created_at >= ${timestamp(query.from)}`);
-    if (query.to) conditions.push(sql`t.created_at < ${timestamp(query.to)}`);
-    if (query.channel) conditions.push(sql`m.channel = ${query.channel}`);
-    if (query.provider) conditions.push(sql`m.provider = ${query.provider}`);
-    if (query.carrier) conditions.push(sql`m.carrier = ${query.carrier}`);
-    if (query.region) conditions.push(sql`m.region = ${query.region}`);
+    const conditions = [sql`s.tenant_id = ${principal.tenantId}`];
+    if (query.from) conditions.push(sql`s.transfer_created_at >= ${timestamp(query.from)}`);
+    if (query.to) conditions.push(sql`s.transfer_created_at < ${timestamp(query.to)}`);
+    if (query.channel) conditions.push(sql`s.channel = ${query.channel}`);
+    if (query.provider) conditions.push(sql`s.provider = ${query.provider}`);
+    if (query.carrier) conditions.push(sql`s.carrier = ${query.carrier}`);
+    if (query.region) conditions.push(sql`s.region = ${query.region}`);
     const keys = dimensions.map(({ expression, field }) => sql`${expression} AS ${sql.raw(field)}`);
     const fields = dimensions.map(({ field }) => sql.raw(field));
+    const outputs = dimensions.map(({ field, output }) => output ?? sql.raw(field));
     const rows = await selectRows<AggregateRow>(
       this.db,
-      sql`SELECT ${sql.join([...fields, sql.raw("transfers, messages, sent, delivered, read, failed, fallbacks, downloads"), ...PERCENTILE_COLUMNS.map((p) => p.outer)], sql`, `)}
+      sql`SELECT ${sql.join([...outputs, sql.raw("transfers, messages, sent, delivered, read, failed, fallbacks, downloads"), ...PERCENTILE_COLUMNS.map((p) => p.outer)], sql`, `)}
           FROM (
             SELECT ${sql.join(
               [
                 ...keys,
-                sql`count(*) FILTER (WHERE m.opens_transfer) AS transfers, count(*) AS messages, count(m.sent_at) AS sent,
-                  count(m.delivered_at) AS delivered, count(m.read_at) AS read, count(m.failed_at) AS failed,
-                  count(m.fallback_of_message_id) AS fallbacks, count(*) FILTER (WHERE m.opens_transfer AND t.downloaded_at IS NOT NULL) AS downloads`,
+                sql`count(*) FILTER (WHERE s.opens_transfer) AS transfers, count(*) AS messages, count(*) FILTER (WHERE s.sent) AS sent,
+                  count(s.deliver_seconds) AS delivered, count(s.read_seconds) AS read, count(*) FILTER (WHERE s.failed) AS failed,
+                  count(*) FILTER (WHERE s.fallback) AS fallbacks, count(s.download_seconds) AS downloads`,
                 ...PERCENTILE_COLUMNS.map((p) => p.inner),
               ],
               sql`, `,
             )}
-            FROM messages m JOIN transfers t ON t.id = m.transfer_id
+            FROM message_stats s
             WHERE ${sql.join(conditions, sql` AND `)}
             ${fields.length > 0 ? sql`GROUP BY ${sql.raw(fields.map((_, index) => index + 1).join(", "))}` : sql``}
           ) AS grouped

@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { REBUILD_TENANT_MESSAGE_STATS } from "../../src/domain/message-stats.js";
 
 /** A message of the hand-computed statistics fixture; times are seconds after its transfer's creation. */
 export interface FixtureMessage {
@@ -24,7 +25,7 @@ export interface FixtureTransfer {
 
 const later = (createdAt: string, seconds: number | undefined) => (seconds === undefined ? null : new Date(Date.parse(createdAt) + seconds * 1000));
 
-/** Writes transfers and their messages (with the facts the fold keeps) straight into the database. */
+/** Writes transfers and their messages (with the facts and statistics rows the fold keeps) straight into the database. */
 export async function insertStatsFixture(databaseUrl: string, tenantId: string, transfers: FixtureTransfer[]): Promise<void> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
@@ -41,6 +42,7 @@ export async function insertStatsFixture(databaseUrl: string, tenantId: string, 
             ${new Date(transfer.createdAt)})`;
       }
     }
+    await sql.unsafe(REBUILD_TENANT_MESSAGE_STATS, [tenantId]);
   } finally {
     await sql.end();
   }

@@ -1,0 +1,19 @@
+CREATE TABLE "message_stats" (
+	"message_id" text PRIMARY KEY NOT NULL,
+	"tenant_id" text NOT NULL,
+	"transfer_created_at" timestamp (3) with time zone NOT NULL,
+	"day" date NOT NULL,
+	"channel" text NOT NULL,
+	"provider" text NOT NULL,
+	"carrier" text,
+	"region" text,
+	"opens_transfer" boolean NOT NULL,
+	"fallback" boolean NOT NULL,
+	"sent" boolean NOT NULL,
+	"failed" boolean NOT NULL,
+	"deliver_seconds" double precision,
+	"read_seconds" double precision,
+	"download_seconds" double precision
+);
+--> statement-breakpoint
+CREATE INDEX "message_stats_tenant_created" ON "message_stats" USING btree ("tenant_id","transfer_created_at");
