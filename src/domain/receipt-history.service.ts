@@ -48,6 +48,20 @@ function decodeCursor(cursor: string): { visibleXid: string; id: string } {
   return { visibleXid: xid, id };
 }
 
+/** The widest time window whose events are found through their filter index and then sorted. */
+const NARROW_WINDOW_MS = 7 * 86_400_000;
+
+/**
+ * Whether the filter itself picks few events: a transfer, a message, or a window of at most a
+ * week. Those are found through their own index and sorted into commit order (`+ 0` keeps the
+ * planner off the commit-order index, which it would walk past every event before the window);
+ * any other query walks that index in order and filters as it goes.
+ */
+function narrow(query: ReceiptEventQuery): boolean {
+  const window = query.from && query.to ? query.to.getTime() - query.from.getTime() : Number.POSITIVE_INFINITY;
+  return Boolean(query.transferId || query.messageId) || window <= NARROW_WINDOW_MS;
+}
+
 export class ReceiptHistoryService {
   constructor(private readonly db: Database) {}
 
@@ -78,7 +92,7 @@ export class ReceiptHistoryService {
       .select()
       .from(receiptEvents)
       .where(and(...conditions))
-      .orderBy(asc(receiptEvents.visibleXid), asc(receiptEvents.id))
+      .orderBy(narrow(query) ? sql`${receiptEvents.visibleXid} + 0` : asc(receiptEvents.visibleXid), asc(receiptEvents.id))
       .limit(first + 1);
     const edges = rows.slice(0, first).map((row) => ({ cursor: encodeCursor(row), node: toEventRecord(row) }));
     return { edges, hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null };
