@@ -35,7 +35,7 @@ describe("seed:large at 200 transfers", () => {
   });
 
   it("carriers and regions: each carrier in one region, phone channels only, the messages agreeing with their receipts", async () => {
-    const pairs = await sql`SELECT DISTINCT carrier, region FROM receipt_events WHERE tenant_id = 'large' AND carrier IS NOT NULL`;
+    const pairs = await sql<Array<{ carrier: string; region: string }>>`SELECT DISTINCT carrier, region FROM receipt_events WHERE tenant_id = 'large' AND carrier IS NOT NULL`;
     const regionOf = new Map<string, Set<string>>();
     for (const { carrier, region } of pairs) regionOf.set(carrier, (regionOf.get(carrier) ?? new Set()).add(region));
     expect([...regionOf.values()].every((regions) => regions.size === 1)).toBe(true);
