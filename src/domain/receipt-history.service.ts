@@ -53,9 +53,9 @@ const NARROW_WINDOW_MS = 7 * 86_400_000;
 
 /**
  * Whether the filter itself picks few events: a transfer, a message, or a window of at most a
- * week. Those are found through their own index and sorted into commit order (`+ 0` keeps the
- * planner off the commit-order index, which it would walk past every event before the window);
- * any other query walks that index in order and filters as it goes.
+ * week. Those are found through their own index and sorted into commit order (the planner would
+ * otherwise walk the commit-order index past every event before the window); any other query
+ * walks that index in order and filters as it goes.
  */
 function narrow(query: ReceiptEventQuery): boolean {
   const window = query.from && query.to ? query.to.getTime() - query.from.getTime() : Number.POSITIVE_INFINITY;
@@ -83,16 +83,18 @@ export class ReceiptHistoryService {
     }
     if (query.from) conditions.push(gte(receiptEvents.occurredAt, query.from));
     if (query.to) conditions.push(lte(receiptEvents.occurredAt, query.to));
+    // `+ 0` keeps the planner off the commit-order index where the filter's own index finds fewer rows.
+    const order = narrow(query) ? sql`${receiptEvents.visibleXid} + 0` : sql`${receiptEvents.visibleXid}`;
     if (after) {
       const cursor = decodeCursor(after);
-      conditions.push(sql`(${receiptEvents.visibleXid}, ${receiptEvents.id}) > (${cursor.visibleXid}::bigint, ${cursor.id}::bigint)`);
+      conditions.push(sql`(${order}, ${receiptEvents.id}) > (${cursor.visibleXid}::bigint, ${cursor.id}::bigint)`);
     }
     conditions.push(sql`${receiptEvents.visibleXid} < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint`);
     const rows = await this.db
       .select()
       .from(receiptEvents)
       .where(and(...conditions))
-      .orderBy(narrow(query) ? sql`${receiptEvents.visibleXid} + 0` : asc(receiptEvents.visibleXid), asc(receiptEvents.id))
+      .orderBy(order, asc(receiptEvents.id))
       .limit(first + 1);
     const edges = rows.slice(0, first).map((row) => ({ cursor: encodeCursor(row), node: toEventRecord(row) }));
     return { edges, hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null };
