@@ -13,7 +13,8 @@ CREATE TABLE "message_stats" (
 	"failed" boolean NOT NULL,
 	"deliver_seconds" double precision,
 	"read_seconds" double precision,
-	"download_seconds" double precision
+	"download_seconds" double precision,
+	"changed_xid" bigint DEFAULT (pg_current_xact_id()::text)::bigint NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX "message_stats_tenant_created" ON "message_stats" USING btree ("tenant_id","transfer_created_at");
+CREATE INDEX "message_stats_tenant_day_changed" ON "message_stats" USING btree ("tenant_id","day","changed_xid");

@@ -180,7 +180,7 @@ export const receiptEvents = pgTable(
 
 /**
  * What receiptStats reads, one narrow row per message, kept by the fold (message-stats.ts) as its
- * receipts arrive: aggregating it never touches the wide messages, transfers or events.
+ * receipts arrive: statistics never touch the wide messages, transfers or events.
  */
 export const messageStats = pgTable(
   "message_stats",
@@ -202,8 +202,12 @@ export const messageStats = pgTable(
     deliverSeconds: doublePrecision("deliver_seconds"),
     readSeconds: doublePrecision("read_seconds"),
     downloadSeconds: doublePrecision("download_seconds"),
+    /** The transaction that last wrote the row: a copy of a day read before it commits is stale (stats-day-cache.ts). */
+    changedXid: bigint("changed_xid", { mode: "number" })
+      .notNull()
+      .default(sql`(pg_current_xact_id()::text)::bigint`),
   },
-  (t) => [index("message_stats_tenant_created").on(t.tenantId, t.transferCreatedAt)],
+  (t) => [index("message_stats_tenant_day_changed").on(t.tenantId, t.day, t.changedXid)],
 );
 
 /** One row per send attempt: when, how it ended, and the provider's answer. */

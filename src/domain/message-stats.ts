@@ -33,7 +33,8 @@ export async function projectMessageStats(tx: Transaction, rows: Array<{ message
           ${column(({ message, transfer }) => (message.opensTransfer ? secondsBetween(transfer.createdAt, transfer.downloadedAt) : null))})
           AS s(id, tenant_id, created, channel, provider, carrier, region, opens, fallback, sent, failed, deliver, read, download)
         ON CONFLICT (message_id) DO UPDATE SET carrier = excluded.carrier, region = excluded.region, sent = excluded.sent, failed = excluded.failed,
-          deliver_seconds = excluded.deliver_seconds, read_seconds = excluded.read_seconds, download_seconds = excluded.download_seconds`,
+          deliver_seconds = excluded.deliver_seconds, read_seconds = excluded.read_seconds, download_seconds = excluded.download_seconds,
+          changed_xid = excluded.changed_xid`,
   );
 }
 
@@ -70,4 +71,5 @@ export const REBUILD_TENANT_MESSAGE_STATS = `
   FROM messages m JOIN transfers t ON t.id = m.transfer_id
   WHERE m.tenant_id = $1
   ON CONFLICT (message_id) DO UPDATE SET carrier = excluded.carrier, region = excluded.region, sent = excluded.sent, failed = excluded.failed,
-    deliver_seconds = excluded.deliver_seconds, read_seconds = excluded.read_seconds, download_seconds = excluded.download_seconds`;
+    deliver_seconds = excluded.deliver_seconds, read_seconds = excluded.read_seconds, download_seconds = excluded.download_seconds,
+    changed_xid = excluded.changed_xid`;

@@ -31,9 +31,9 @@ export const MAX_PAGE_SIZE = 500;
 /**
  * Keyset cursor over `(visible_xid, id)`: the order events became visible to the tenant. Ids and
  * provider times are handed out before commit, so an event with a smaller one can commit after a
- * page was read past it; a transaction id below every running transaction's (the snapshot's xmin)
- * cannot gain rows any more. Pages stop there, so a reader that follows `endCursor` sees each
- * event exactly once, however the writers' commits interleave.
+ * page was read past it; a transaction id below every running transaction's of this database
+ * (SETTLED_BELOW) cannot gain rows any more. Pages stop there, so a reader that follows
+ * `endCursor` sees each event exactly once, however the writers' commits interleave.
  */
 function encodeCursor(row: { visibleXid: number; id: number }): string {
   return Buffer.from(`${row.visibleXid}|${row.id}`).toString("base64url");
@@ -47,6 +47,18 @@ function decodeCursor(cursor: string): { visibleXid: string; id: string } {
   }
   return { visibleXid: xid, id };
 }
+
+/**
+ * The transaction id below which every transaction of this database has ended (as of the
+ * statement's snapshot): the snapshot's oldest in-progress transaction, leaving out those that
+ * belong to another database of the server (they cannot write here, and a long one would hold
+ * every page back). One whose database is unknown (it ended meanwhile, or is not ours to see)
+ * counts, so the bound only ever errs towards waiting.
+ */
+const SETTLED_BELOW = sql.raw(`SELECT least((pg_snapshot_xmax(s)::text)::bigint,
+    (SELECT min((x::text)::bigint) FROM pg_snapshot_xip(s) AS x WHERE (x::text)::bigint % 4294967296 NOT IN (
+      SELECT (backend_xid::text)::bigint FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())))
+  FROM pg_current_snapshot() AS s`);
 
 /** The widest time window whose events are found through their filter index and then sorted. */
 const NARROW_WINDOW_MS = 7 * 86_400_000;
@@ -89,7 +101,7 @@ export class ReceiptHistoryService {
       const cursor = decodeCursor(after);
       conditions.push(sql`(${order}, ${receiptEvents.id}) > (${cursor.visibleXid}::bigint, ${cursor.id}::bigint)`);
     }
-    conditions.push(sql`${receiptEvents.visibleXid} < (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint`);
+    conditions.push(sql`${receiptEvents.visibleXid} < (${SETTLED_BELOW})`);
     const rows = await this.db
       .select()
       .from(receiptEvents)

@@ -1,55 +1,8 @@
-import { type SQL, sql } from "drizzle-orm";
 import type { Principal } from "../auth/access-tokens.js";
 import type { Database } from "../db/client.js";
-import { selectRows, timestamp } from "../db/sql.js";
 import { DomainError } from "./errors.js";
-import type { Channel } from "./model.js";
-import { type Percentiles, rateOf, type ReceiptStatsQuery, type ReceiptStatsRow, STATS_DIMENSIONS, type StatsDimension } from "./receipt-stats.js";
-
-/** Each dimension's column in `message_stats s`, the key field it fills, and how that field is output. */
-const DIMENSION_SQL: Record<StatsDimension, { expression: SQL; field: keyof ReceiptStatsRow["key"]; output?: SQL }> = {
-  CHANNEL: { expression: sql`s.channel`, field: "channel" },
-  PROVIDER: { expression: sql`s.provider`, field: "provider" },
-  CARRIER: { expression: sql`s.carrier`, field: "carrier" },
-  REGION: { expression: sql`s.region`, field: "region" },
-  DAY: { expression: sql`s.day`, field: "day", output: sql`day::text AS day` },
-};
-
-interface AggregateRow {
-  channel?: string | null;
-  provider?: string | null;
-  carrier?: string | null;
-  region?: string | null;
-  day?: string | null;
-  transfers: string | number;
-  messages: string | number;
-  sent: string | number;
-  delivered: string | number;
-  read: string | number;
-  failed: string | number;
-  fallbacks: string | number;
-  downloads: string | number;
-  deliver_p50: number | null;
-  deliver_p90: number | null;
-  deliver_p99: number | null;
-  read_p50: number | null;
-  read_p90: number | null;
-  read_p99: number | null;
-  download_p50: number | null;
-  download_p90: number | null;
-  download_p99: number | null;
-}
-
-/** The three nearest-rank percentiles of a metric from one sort, unpacked into columns. */
-function percentileColumns(name: string): { inner: SQL; outer: SQL } {
-  const column = sql.raw(`${name}_times`);
-  return {
-    inner: sql`percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${sql.raw(`s.${name}_seconds`)}) AS ${column}`,
-    outer: sql`${column}[1] AS ${sql.raw(`${name}_p50`)}, ${column}[2] AS ${sql.raw(`${name}_p90`)}, ${column}[3] AS ${sql.raw(`${name}_p99`)}`,
-  };
-}
-
-const PERCENTILE_COLUMNS = ["deliver", "read", "download"].map(percentileColumns);
+import { PERCENTILES, type Percentiles, rateOf, type ReceiptStatsQuery, type ReceiptStatsRow, STATS_DIMENSIONS, type StatsDimension, type StatsKey } from "./receipt-stats.js";
+import { FAILED, FALLBACK, OPENS, SENT, type StatsDay, StatsDayCache } from "./stats-day-cache.js";
 
 export function validateStatsQuery(query: ReceiptStatsQuery, groupBy: readonly StatsDimension[]): StatsDimension[] {
   if (query.from && query.to && query.from.getTime() >= query.to.getTime()) {
@@ -61,85 +14,123 @@ export function validateStatsQuery(query: ReceiptStatsQuery, groupBy: readonly S
   return STATS_DIMENSIONS.filter((dimension) => groupBy.includes(dimension));
 }
 
-function percentiles(row: AggregateRow, name: "deliver" | "read" | "download"): Percentiles {
-  const value = (p: "p50" | "p90" | "p99") => {
-    const raw = row[`${name}_${p}`];
-    return raw === null || raw === undefined ? null : Number(raw);
-  };
-  return { p50: value("p50"), p90: value("p90"), p99: value("p99") };
+type CodedDimension = "channel" | "provider" | "carrier" | "region";
+const COLUMN_OF: Record<Exclude<StatsDimension, "DAY">, CodedDimension> = { CHANNEL: "channel", PROVIDER: "provider", CARRIER: "carrier", REGION: "region" };
+
+/** One row in the making: its counts, and the latencies of the messages that got there. */
+class Group {
+  readonly counts = { transfers: 0, messages: 0, sent: 0, delivered: 0, read: 0, failed: 0, fallbacks: 0, downloads: 0 };
+  readonly deliver: number[] = [];
+  readonly read: number[] = [];
+  readonly download: number[] = [];
+
+  constructor(readonly key: StatsKey) {}
+
+  add(columns: StatsDay, index: number): void {
+    const flags = columns.flags[index]!;
+    const counts = this.counts;
+    counts.messages += 1;
+    if (flags & OPENS) counts.transfers += 1;
+    if (flags & SENT) counts.sent += 1;
+    if (flags & FAILED) counts.failed += 1;
+    if (flags & FALLBACK) counts.fallbacks += 1;
+    const latency = (values: Float64Array, into: number[]) => {
+      const value = values[index]!;
+      if (Number.isNaN(value)) return false;
+      into.push(value);
+      return true;
+    };
+    if (latency(columns.deliver, this.deliver)) counts.delivered += 1;
+    if (latency(columns.read, this.read)) counts.read += 1;
+    if (latency(columns.download, this.download)) counts.downloads += 1;
+  }
+
+  row(): ReceiptStatsRow {
+    const { sent, delivered, read, downloads } = this.counts;
+    return {
+      key: this.key,
+      ...this.counts,
+      deliveryRate: rateOf(delivered, sent),
+      readRate: rateOf(read, sent),
+      downloadRate: rateOf(downloads, sent),
+      timeToDeliver: nearestRank(this.deliver),
+      timeToRead: nearestRank(this.read),
+      timeToDownload: nearestRank(this.download),
+    };
+  }
 }
 
-export function toStatsRow(row: AggregateRow): ReceiptStatsRow {
-  const count = (value: string | number) => Number(value);
-  const sent = count(row.sent);
-  const delivered = count(row.delivered);
-  const read = count(row.read);
-  const downloads = count(row.downloads);
-  return {
-    key: {
-      channel: (row.channel ?? null) as Channel | null,
-      provider: row.provider ?? null,
-      carrier: row.carrier ?? null,
-      region: row.region ?? null,
-      day: row.day ?? null,
-    },
-    transfers: count(row.transfers),
-    messages: count(row.messages),
-    sent,
-    delivered,
-    read,
-    failed: count(row.failed),
-    fallbacks: count(row.fallbacks),
-    downloads,
-    deliveryRate: rateOf(delivered, sent),
-    readRate: rateOf(read, sent),
-    downloadRate: rateOf(downloads, sent),
-    timeToDeliver: percentiles(row, "deliver"),
-    timeToRead: percentiles(row, "read"),
-    timeToDownload: percentiles(row, "download"),
-  };
+/** PostgreSQL's `percentile_disc`: the ceil(p·n)-th smallest value. */
+export function nearestRank(values: number[]): Percentiles {
+  if (values.length === 0) return { p50: null, p90: null, p99: null };
+  const sorted = Float64Array.from(values).sort();
+  const [p50, p90, p99] = PERCENTILES.map((p) => sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1]!);
+  return { p50: p50!, p90: p90!, p99: p99! };
 }
+
+/** Nulls last, like PostgreSQL's ascending order. */
+function compareKeys(a: StatsKey, b: StatsKey): number {
+  for (const field of ["channel", "provider", "carrier", "region", "day"] as const) {
+    const x = a[field];
+    const y = b[field];
+    if (x === y) continue;
+    if (x === null) return 1;
+    if (y === null) return -1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+const dayOf = (date: Date) => date.toISOString().slice(0, 10);
 
 /**
  * Delivery funnel and latency statistics over the tenant's messages (see README, "Analytics"):
- * exact counts, and nearest-rank percentiles (`percentile_disc`) of the time from a transfer's
- * creation to each message's first DELIVERED and READ, and to the transfer's first download.
+ * exact counts, and exact nearest-rank percentiles of the time from a transfer's creation to
+ * each message's first DELIVERED and READ, and to the transfer's first download. Aggregated here
+ * from the tenant's `message_stats` days, which the day cache keeps in memory while they do not change.
  */
 export class ReceiptStatsService {
-  constructor(private readonly db: Database) {}
+  private readonly days: StatsDayCache;
+
+  constructor(db: Database) {
+    this.days = new StatsDayCache(db);
+  }
 
   async stats(principal: Principal, query: ReceiptStatsQuery, groupBy: readonly StatsDimension[]): Promise<ReceiptStatsRow[]> {
-    const dimensions = validateStatsQuery(query, groupBy).map((dimension) => DIMENSION_SQL[dimension]);
-    const conditions = [sql`s.tenant_id = ${principal.tenantId}`];
-    if (query.from) conditions.push(sql`s.transfer_created_at >= ${timestamp(query.from)}`);
-    if (query.to) conditions.push(sql`s.transfer_created_at < ${timestamp(query.to)}`);
-    if (query.channel) conditions.push(sql`s.channel = ${query.channel}`);
-    if (query.provider) conditions.push(sql`s.provider = ${query.provider}`);
-    if (query.carrier) conditions.push(sql`s.carrier = ${query.carrier}`);
-    if (query.region) conditions.push(sql`s.region = ${query.region}`);
-    const keys = dimensions.map(({ expression, field }) => sql`${expression} AS ${sql.raw(field)}`);
-    const fields = dimensions.map(({ field }) => sql.raw(field));
-    const outputs = dimensions.map(({ field, output }) => output ?? sql.raw(field));
-    const rows = await selectRows<AggregateRow>(
-      this.db,
-      sql`SELECT ${sql.join([...outputs, sql.raw("transfers, messages, sent, delivered, read, failed, fallbacks, downloads"), ...PERCENTILE_COLUMNS.map((p) => p.outer)], sql`, `)}
-          FROM (
-            SELECT ${sql.join(
-              [
-                ...keys,
-                sql`count(*) FILTER (WHERE s.opens_transfer) AS transfers, count(*) AS messages, count(*) FILTER (WHERE s.sent) AS sent,
-                  count(s.deliver_seconds) AS delivered, count(s.read_seconds) AS read, count(*) FILTER (WHERE s.failed) AS failed,
-                  count(*) FILTER (WHERE s.fallback) AS fallbacks, count(s.download_seconds) AS downloads`,
-                ...PERCENTILE_COLUMNS.map((p) => p.inner),
-              ],
-              sql`, `,
-            )}
-            FROM message_stats s
-            WHERE ${sql.join(conditions, sql` AND `)}
-            ${fields.length > 0 ? sql`GROUP BY ${sql.raw(fields.map((_, index) => index + 1).join(", "))}` : sql``}
-          ) AS grouped
-          ${fields.length > 0 ? sql`ORDER BY ${sql.join(fields, sql`, `)}` : sql``}`,
-    );
-    return rows.map(toStatsRow);
+    const dimensions = validateStatsQuery(query, groupBy);
+    const days = await this.days.days(principal.tenantId, query.from && dayOf(query.from), query.to && dayOf(new Date(query.to.getTime() - 1)));
+    const filters: Array<[CodedDimension, number]> = [];
+    let matchesNothing = false;
+    for (const dimension of ["channel", "provider", "carrier", "region"] as const) {
+      const value = query[dimension];
+      if (value === undefined) continue;
+      const code = this.days.codeOf(value);
+      if (code === undefined) matchesNothing = true;
+      else filters.push([dimension, code]);
+    }
+    const from = query.from?.getTime() ?? Number.NEGATIVE_INFINITY;
+    const to = query.to?.getTime() ?? Number.POSITIVE_INFINITY;
+    const coded = dimensions.filter((dimension): dimension is Exclude<StatsDimension, "DAY"> => dimension !== "DAY").map((dimension) => COLUMN_OF[dimension]);
+    const byDay = dimensions.includes("DAY");
+    const groups = new Map<string, Group>();
+    for (const { day, columns } of matchesNothing ? [] : days) {
+      for (let index = 0; index < columns.size; index += 1) {
+        const createdAt = columns.createdAt[index]!;
+        if (createdAt < from || createdAt >= to) continue;
+        if (filters.some(([column, code]) => columns[column][index] !== code)) continue;
+        const codes = coded.map((column) => columns[column][index]!);
+        const id = `${codes.join("|")}|${byDay ? day : ""}`;
+        let group = groups.get(id);
+        if (!group) {
+          const key: StatsKey = { channel: null, provider: null, carrier: null, region: null, day: byDay ? day : null };
+          coded.forEach((column, position) => ((key as Record<CodedDimension, string | null>)[column] = this.days.name(codes[position]!)));
+          group = new Group(key);
+          groups.set(id, group);
+        }
+        group.add(columns, index);
+      }
+    }
+    if (dimensions.length === 0 && groups.size === 0) groups.set("", new Group({ channel: null, provider: null, carrier: null, region: null, day: null }));
+    return [...groups.values()].map((group) => group.row()).sort((a, b) => compareKeys(a.key, b.key));
   }
 }
