@@ -19,7 +19,7 @@ const COLUMN_OF: Record<Exclude<StatsDimension, "DAY">, CodedDimension> = { CHAN
 
 /** One row in the making: its counts, and the latencies of the messages that got there. */
 class Group {
-  readonly counts = { transfers: 0, messages: 0, sent: 0, delivered: 0, read: 0, failed: 0, fallbacks: 0, downloads: 0 };
+  readonly counts = { transfers: 0, messages: 0, sent: 0, failed: 0, fallbacks: 0 };
   readonly deliver: number[] = [];
   readonly read: number[] = [];
   readonly download: number[] = [];
@@ -34,22 +34,26 @@ class Group {
     if (flags & SENT) counts.sent += 1;
     if (flags & FAILED) counts.failed += 1;
     if (flags & FALLBACK) counts.fallbacks += 1;
-    const latency = (values: Float64Array, into: number[]) => {
-      const value = values[index]!;
-      if (Number.isNaN(value)) return false;
-      into.push(value);
-      return true;
-    };
-    if (latency(columns.deliver, this.deliver)) counts.delivered += 1;
-    if (latency(columns.read, this.read)) counts.read += 1;
-    if (latency(columns.download, this.download)) counts.downloads += 1;
+    // NaN: the message (or transfer) never got there.
+    const deliver = columns.deliver[index]!;
+    if (deliver === deliver) this.deliver.push(deliver);
+    const read = columns.read[index]!;
+    if (read === read) this.read.push(read);
+    const download = columns.download[index]!;
+    if (download === download) this.download.push(download);
   }
 
   row(): ReceiptStatsRow {
-    const { sent, delivered, read, downloads } = this.counts;
+    const delivered = this.deliver.length;
+    const read = this.read.length;
+    const downloads = this.download.length;
+    const { sent } = this.counts;
     return {
       key: this.key,
       ...this.counts,
+      delivered,
+      read,
+      downloads,
       deliveryRate: rateOf(delivered, sent),
       readRate: rateOf(read, sent),
       downloadRate: rateOf(downloads, sent),
@@ -113,19 +117,34 @@ export class ReceiptStatsService {
     const coded = dimensions.filter((dimension): dimension is Exclude<StatsDimension, "DAY"> => dimension !== "DAY").map((dimension) => COLUMN_OF[dimension]);
     const byDay = dimensions.includes("DAY");
     const groups = new Map<string, Group>();
+    const span = this.days.codes + 1;
+    const columnsOf = (columns: StatsDay) => coded.map((column) => columns[column]);
+    const filtered = (columns: StatsDay) => filters.map(([column, code]) => [columns[column], code] as const);
     for (const { day, columns } of matchesNothing ? [] : days) {
+      const grouped = columnsOf(columns);
+      const wanted = filtered(columns);
+      // Per day, groups by a number made of the row's codes (a string only once per group and day).
+      const dayGroups = new Map<number, Group>();
       for (let index = 0; index < columns.size; index += 1) {
         const createdAt = columns.createdAt[index]!;
         if (createdAt < from || createdAt >= to) continue;
-        if (filters.some(([column, code]) => columns[column][index] !== code)) continue;
-        const codes = coded.map((column) => columns[column][index]!);
-        const id = `${codes.join("|")}|${byDay ? day : ""}`;
-        let group = groups.get(id);
+        let keep = true;
+        for (const [values, code] of wanted) if (values[index] !== code) keep = false;
+        if (!keep) continue;
+        let id = 0;
+        for (const values of grouped) id = id * span + values[index]! + 1;
+        let group = dayGroups.get(id);
         if (!group) {
-          const key: StatsKey = { channel: null, provider: null, carrier: null, region: null, day: byDay ? day : null };
-          coded.forEach((column, position) => ((key as Record<CodedDimension, string | null>)[column] = this.days.name(codes[position]!)));
-          group = new Group(key);
-          groups.set(id, group);
+          const codes = grouped.map((values) => values[index]!);
+          const name = `${codes.join("|")}|${byDay ? day : ""}`;
+          group = groups.get(name);
+          if (!group) {
+            const key: StatsKey = { channel: null, provider: null, carrier: null, region: null, day: byDay ? day : null };
+            coded.forEach((column, position) => ((key as Record<CodedDimension, string | null>)[column] = this.days.name(codes[position]!)));
+            group = new Group(key);
+            groups.set(name, group);
+          }
+          dayGroups.set(id, group);
         }
         group.add(columns, index);
       }

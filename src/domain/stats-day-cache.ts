@@ -54,11 +54,16 @@ interface StatsRow {
  */
 export class StatsDayCache {
   private readonly cached = new Map<string, Cached>();
-  private readonly codes = new Map<string, number>();
+  private readonly codeByName = new Map<string, number>();
   private readonly names: string[] = [];
   private rows = 0;
 
   constructor(private readonly db: Database) {}
+
+  /** How many distinct dimension values it has coded. */
+  get codes(): number {
+    return this.names.length;
+  }
 
   name(code: number): string | null {
     return code < 0 ? null : this.names[code]!;
@@ -66,7 +71,7 @@ export class StatsDayCache {
 
   /** The code of a value, or undefined when no row ever had it (a filter on it matches nothing). */
   codeOf(value: string): number | undefined {
-    return this.codes.get(value);
+    return this.codeByName.get(value);
   }
 
   /** The tenant's days from `fromDay` to `toDay` (YYYY-MM-DD, inclusive; unbounded when absent), in order. */
@@ -94,10 +99,10 @@ export class StatsDayCache {
 
   private code(value: string | null): number {
     if (value === null) return -1;
-    let code = this.codes.get(value);
+    let code = this.codeByName.get(value);
     if (code === undefined) {
       code = this.names.push(value) - 1;
-      this.codes.set(value, code);
+      this.codeByName.set(value, code);
     }
     return code;
   }
