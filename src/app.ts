@@ -15,6 +15,8 @@ import { AuditService } from "./domain/audit.service.js";
 import { DomainError } from "./domain/errors.js";
 import type { TransferUpdate } from "./domain/model.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
+import { ReceiptStatsService } from "./domain/receipt-stats.service.js";
+import { exportRoutes } from "./exports/export.routes.js";
 import { type Applier, ReceiptApplier, receiptBacklog } from "./domain/receipt-applier.js";
 import { ReceiptService } from "./domain/receipt.service.js";
 import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
@@ -265,6 +267,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     receipts: downloadReceipts,
     transferFeed: new TransferFeedService({ db: database.db, listen: (transferId) => events.listen(transferId) }),
     history: new ReceiptHistoryService(readDatabase?.db ?? database.db),
+    stats: new ReceiptStatsService(readDatabase?.db ?? database.db),
     suppressions: new SuppressionService(database.db),
     deliveryPolicies: new DeliveryPolicyService(database.db),
     securityPolicies: new SecurityPolicyService(database.db),
@@ -346,6 +349,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       signingKeys,
       downloads: services.downloads,
     });
+    await http.register(exportRoutes, { db: readDatabase?.db ?? database.db, verifier, authFailures: rateLimits.authFailures });
     await http.register(async (pages) => {
       // The download's POST redirects to the file's host, and Chrome applies form-action to that redirect.
       const fileOrigin = config.downloadUrlTemplate ? new URL(config.downloadUrlTemplate).origin : config.s3 && s3Origin(config.s3);

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, customType, date, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { DeliveryPolicy } from "../domain/delivery-policy.js";
 import type { SecurityPolicy, TransferSecurity } from "../domain/transfer-security.js";
 import type {
@@ -94,6 +94,16 @@ export const messages = pgTable(
      * due at once, delivery disarms it (null: no fallback armed).
      */
     fallbackAt: moment("fallback_at"),
+    /** The first message queued for its transfer: statistics count the transfer (and its download) in its row. */
+    opensTransfer: boolean("opens_transfer").notNull().default(false),
+    /** The first carrier and region its receipts named (see README, "Analytics"). */
+    carrier: text("carrier"),
+    region: text("region"),
+    /** The provider time of its first SENT (or later: DELIVERED, READ), first DELIVERED, first READ and first FAILED event. */
+    sentAt: moment("sent_at"),
+    deliveredAt: moment("delivered_at"),
+    readAt: moment("read_at"),
+    failedAt: moment("failed_at"),
     createdAt: moment("created_at").notNull().defaultNow(),
     updatedAt: moment("updated_at").notNull().defaultNow(),
   },
@@ -145,15 +155,59 @@ export const receiptEvents = pgTable(
      * for all its events; null for Ackline's own. No foreign key: the log expires, the events stay.
      */
     deliveryId: uuid("delivery_id"),
+    /**
+     * The transaction that made the event visible to its tenant (stored, or folded, or attached):
+     * history pages in this order, up to what every transaction sees, so a page never skips an event
+     * that commits later with a smaller id (see receipt-history.service.ts).
+     */
+    visibleXid: bigint("visible_xid", { mode: "number" })
+      .notNull()
+      .default(sql`(pg_current_xact_id()::text)::bigint`),
   },
   (t) => [
     // Only events a tenant can see: an append (pending, tenant unknown) then touches neither index.
     index("receipt_events_tenant_transfer_occurred").on(t.tenantId, t.transferId, t.occurredAt).where(sql`tenant_id IS NOT NULL`),
     index("receipt_events_tenant_occurred_id").on(t.tenantId, t.occurredAt, t.id).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_tenant_visible").on(t.tenantId, t.visibleXid, t.id).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_tenant_channel_occurred").on(t.tenantId, t.channel, t.occurredAt).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_tenant_carrier_event_occurred").on(t.tenantId, t.carrier, t.event, t.occurredAt).where(sql`tenant_id IS NOT NULL`),
+    index("receipt_events_message").on(t.messageId).where(sql`message_id IS NOT NULL`),
     index("receipt_events_unmatched").on(t.providerMessageId).where(sql`message_id IS NULL AND NOT pending`),
     index("receipt_events_pending").on(t.id).where(sql`pending`),
     uniqueIndex("receipt_events_transfer_seq").on(t.transferId, t.seq),
   ],
+);
+
+/**
+ * What receiptStats reads, one narrow row per message, kept by the fold (message-stats.ts) as its
+ * receipts arrive: statistics never touch the wide messages, transfers or events.
+ */
+export const messageStats = pgTable(
+  "message_stats",
+  {
+    messageId: text("message_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    /** Its transfer's creation, and that day (UTC): statistics filter and group on them. */
+    transferCreatedAt: moment("transfer_created_at").notNull(),
+    day: date("day", { mode: "string" }).notNull(),
+    channel: text("channel").$type<Channel>().notNull(),
+    provider: text("provider").notNull(),
+    carrier: text("carrier"),
+    region: text("region"),
+    opensTransfer: boolean("opens_transfer").notNull(),
+    fallback: boolean("fallback").notNull(),
+    sent: boolean("sent").notNull(),
+    failed: boolean("failed").notNull(),
+    /** Seconds from the transfer's creation to the first DELIVERED, READ, and (on the transfer's first message) download. */
+    deliverSeconds: doublePrecision("deliver_seconds"),
+    readSeconds: doublePrecision("read_seconds"),
+    downloadSeconds: doublePrecision("download_seconds"),
+    /** The transaction that last wrote the row: a copy of a day read before it commits is stale (stats-day-cache.ts). */
+    changedXid: bigint("changed_xid", { mode: "number" })
+      .notNull()
+      .default(sql`(pg_current_xact_id()::text)::bigint`),
+  },
+  (t) => [index("message_stats_tenant_day_changed").on(t.tenantId, t.day, t.changedXid)],
 );
 
 /** One row per send attempt: when, how it ended, and the provider's answer. */

@@ -45,7 +45,8 @@ export async function applyPendingEvents(tx: Transaction, limit: number, now = n
   const column = (pick: (row: FoldableEvent) => string | null) => textArray(folded.map(pick));
   const pointed = tx.execute(
     sql`UPDATE receipt_events AS target
-        SET tenant_id = f.tenant_id, transfer_id = f.transfer_id, message_id = f.message_id, channel = f.channel, provider = f.provider, pending = false
+        SET tenant_id = f.tenant_id, transfer_id = f.transfer_id, message_id = f.message_id, channel = f.channel, provider = f.provider, pending = false,
+          visible_xid = (pg_current_xact_id()::text)::bigint
         FROM unnest(${column((row) => String(row.id))}::bigint[], ${column((row) => row.tenantId)}, ${column((row) => row.transferId)},
           ${column((row) => row.messageId)}, ${column((row) => row.channel)}, ${column((row) => row.provider)})
           AS f(id, tenant_id, transfer_id, message_id, channel, provider)

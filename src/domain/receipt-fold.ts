@@ -3,6 +3,8 @@ import type { Transaction } from "../db/client.js";
 import { messages, type receiptEvents, transfers } from "../db/schema.js";
 import { selectRows, textArray, timestamp } from "../db/sql.js";
 import { fallbackAfter } from "./delivery-policy.js";
+import { factsChanged, foldFacts } from "./message-facts.js";
+import { projectMessageStats, statsTouchedBy } from "./message-stats.js";
 import type { Channel, Correlation, MessageRecord, ReceiptEventRecord, TransferRecord, TransferUpdate, TransferView } from "./model.js";
 import { deriveTransferStatus, nextMessageStatus } from "./status.js";
 import { suppressFromEvents } from "./suppression.service.js";
@@ -14,8 +16,8 @@ import { suppressFromEvents } from "./suppression.service.js";
  */
 
 export type EventRow = typeof receiptEvents.$inferSelect;
-/** What folding reads of an event: everything but its raw payload, which only history shows. */
-export type FoldableEvent = Omit<EventRow, "raw">;
+/** What folding reads of an event: everything but its raw payload, which only history shows, and its place in history. */
+export type FoldableEvent = Omit<EventRow, "raw" | "visibleXid">;
 export type TransferRow = typeof transfers.$inferSelect;
 export type MessageRow = typeof messages.$inferSelect;
 
@@ -158,13 +160,18 @@ async function updateTransferStatuses(tx: Transaction, changes: Map<string, stri
   );
 }
 
-/** Messages carry their fallback timer along with their status. */
+/** Messages carry their fallback timer and the facts statistics read (message-facts.ts) along with their status. */
 async function updateMessages(tx: Transaction, changed: MessageRow[], now: Date): Promise<void> {
   if (changed.length === 0) return;
+  const text = (pick: (message: MessageRow) => string | null) => textArray(changed.map(pick));
+  const time = (pick: (message: MessageRow) => Date | null) => sql`${textArray(changed.map((message) => pick(message)?.toISOString() ?? null))}::timestamptz[]`;
   await tx.execute(
-    sql`UPDATE messages AS target SET status = changed.status, fallback_at = changed.fallback_at, updated_at = ${timestamp(now)}
-        FROM unnest(${textArray(changed.map((message) => message.id))}, ${textArray(changed.map((message) => message.status))},
-          ${textArray(changed.map((message) => message.fallbackAt?.toISOString() ?? null))}::timestamptz[]) AS changed(id, status, fallback_at)
+    sql`UPDATE messages AS target SET status = changed.status, fallback_at = changed.fallback_at, carrier = changed.carrier, region = changed.region,
+          sent_at = changed.sent_at, delivered_at = changed.delivered_at, read_at = changed.read_at, failed_at = changed.failed_at, updated_at = ${timestamp(now)}
+        FROM unnest(${text((message) => message.id)}, ${text((message) => message.status)}, ${time((message) => message.fallbackAt)},
+          ${text((message) => message.carrier)}, ${text((message) => message.region)}, ${time((message) => message.sentAt)},
+          ${time((message) => message.deliveredAt)}, ${time((message) => message.readAt)}, ${time((message) => message.failedAt)})
+          AS changed(id, status, fallback_at, carrier, region, sent_at, delivered_at, read_at, failed_at)
         WHERE target.id = changed.id`,
   );
 }
@@ -240,8 +247,11 @@ export async function foldEvents(
     if (!message) continue;
     message.status = nextMessageStatus(message.status, event.event, message.channel);
     message.fallbackAt = fallbackAfter(message, now);
+    foldFacts(message, event);
   }
-  const changedMessages = transferMessages.map((original) => messageById.get(original.id)!).filter((message, index) => message.status !== transferMessages[index]!.status);
+  const changedMessages = transferMessages
+    .map((original) => messageById.get(original.id)!)
+    .filter((message, index) => message.status !== transferMessages[index]!.status || factsChanged(transferMessages[index]!, message));
 
   const messagesByTransfer = new Map<string, MessageRow[]>();
   for (const message of messageById.values()) {
@@ -258,11 +268,13 @@ export async function foldEvents(
   }
   // In provider-time order, as they were applied: subscribers hear them as they happened.
   const published = inOrder.filter((event) => event.transferId && views.has(event.transferId));
-  // Independent writes, pipelined on the transaction's connection: one round trip for all four.
-  const [, , , seqs] = await Promise.all([
+  // Independent writes, pipelined on the transaction's connection: one round trip for all five.
+  const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
+  const [, , , , seqs] = await Promise.all([
     updateMessages(tx, changedMessages, now),
+    projectMessageStats(tx, statsTouchedBy(events, messageById, transferById)),
     updateTransferStatuses(tx, changedTransfers, now),
-    suppressFromEvents(tx, events, new Map(lockedTransfers.map((transfer) => [transfer.id, transfer])), now),
+    suppressFromEvents(tx, events, transferById, now),
     sequenceEvents(tx, published),
   ]);
   for (const event of published) views.get(event.transferId!)!.eventSeq = Math.max(views.get(event.transferId!)!.eventSeq, seqs.get(event.id)!);

@@ -3,7 +3,7 @@ import type { Queryable, Transaction } from "../db/client.js";
 import { messages, receiptEvents, transfers } from "../db/schema.js";
 import { selectRows, textArray, timestamp } from "../db/sql.js";
 import type { Channel, NormalizedEvent, OwnEventSource, ReceiptEventType, ReceivedDelivery, TransferUpdate, TransferView } from "./model.js";
-import { correlate, type EventRow, foldEvents, lockProviderMessageIds, lockTransfers, messagesOf, type Target, toView, unique } from "./receipt-fold.js";
+import { correlate, type EventRow, foldEvents, type FoldableEvent, lockProviderMessageIds, lockTransfers, messagesOf, type Target, toView, unique } from "./receipt-fold.js";
 
 export { toEventRecord } from "./receipt-fold.js";
 
@@ -52,7 +52,7 @@ export interface StoreResult {
   updates: TransferUpdate[];
 }
 
-type NewEventRow = Omit<EventRow, "id">;
+type NewEventRow = Omit<FoldableEvent, "id"> & Pick<EventRow, "raw">;
 
 /**
  * Inserts events unless their deduplication key is known, in one fixed-text statement whatever
@@ -66,7 +66,7 @@ async function insertEvents(
   events: IncomingEvent[],
   now: Date,
   { targets, deliveries = [] }: { targets?: Target[]; deliveries?: AcceptedDelivery[] } = {},
-): Promise<{ outcomes: StoreOutcome[]; stored: EventRow[] }> {
+): Promise<{ outcomes: StoreOutcome[]; stored: FoldableEvent[] }> {
   const firstByKey = new Map<string, number>();
   events.forEach((event, index) => {
     if (!firstByKey.has(event.dedupeKey)) firstByKey.set(event.dedupeKey, index);
@@ -214,6 +214,7 @@ async function attachEarlyReceipts(tx: Transaction, messageIds: string[]): Promi
       messageId: sql`${messages.id}`,
       channel: sql`coalesce(${receiptEvents.channel}, ${messages.channel})`,
       provider: sql`CASE WHEN ${receiptEvents.provider} = ${receiptEvents.source} THEN ${messages.provider} ELSE ${receiptEvents.provider} END`,
+      visibleXid: sql`(pg_current_xact_id()::text)::bigint`,
     })
     .from(messages)
     .where(

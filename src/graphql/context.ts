@@ -9,6 +9,7 @@ import type { SecurityPolicyService } from "../domain/security-policy.service.js
 import type { DeliveryPolicyService } from "../domain/delivery-policy.service.js";
 import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
+import type { ReceiptStatsService } from "../domain/receipt-stats.service.js";
 import type { TransferFeedService } from "../domain/transfer-feed.service.js";
 import type { Caller } from "../domain/caller.js";
 import type { DownloadReceipts } from "../domain/download-receipt.js";
@@ -28,6 +29,7 @@ export interface GraphQLServices {
   receipts: DownloadReceipts;
   transferFeed: TransferFeedService;
   history: ReceiptHistoryService;
+  stats: ReceiptStatsService;
   suppressions: SuppressionService;
   deliveryPolicies: DeliveryPolicyService;
   securityPolicies: SecurityPolicyService;

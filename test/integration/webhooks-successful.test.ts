@@ -395,7 +395,8 @@ describe("webhook side-door — successful deliveries", () => {
       expect(now?.status).toBe("READ");
       expect(now?.messages[0]?.status).toBe("READ");
       const events = await webhookEvents(acme, transfer.id);
-      expect(events.map((event) => event.event)).toEqual(["DELIVERED", "READ"]); // ordered by provider time
+      expect(events.map((event) => event.event)).toEqual(["READ", "DELIVERED"]); // in the order they arrived
+      expect(events.map((event) => event.timestamp)).toEqual([readAt, deliveredAt]);
     });
 
     it("a late SENT or DELIVERED after READ leaves READ (across doors)", async () => {
