@@ -26,6 +26,7 @@ import { SuppressionService } from "./domain/suppression.service.js";
 import { SecretBox } from "./domain/secret-box.js";
 import { TransferFeedService } from "./domain/transfer-feed.service.js";
 import { DownloadReceipts } from "./domain/download-receipt.js";
+import { TenantFeedService } from "./domain/tenant-feed.service.js";
 import { DownloadService } from "./domain/download.service.js";
 import { TransferService } from "./domain/transfer.service.js";
 import { UnsubscribeService } from "./domain/unsubscribe.service.js";
@@ -263,7 +264,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       emailReceipt: createReceiptMailer({ smtpUrl: config.smtpUrl, from: config.emailFrom, jwksUrl, log }),
     }),
     receipts: downloadReceipts,
-    transferFeed: new TransferFeedService({ db: database.db, listen: (transferId) => events.listen(transferId) }),
+    transferFeed: new TransferFeedService({ db: database.db, listen: (tenantId, options) => events.listen(tenantId, options) }),
+    tenantFeed: new TenantFeedService((tenantId, options) => events.listen(tenantId, options)),
     history: new ReceiptHistoryService(readDatabase?.db ?? database.db),
     suppressions: new SuppressionService(database.db),
     deliveryPolicies: new DeliveryPolicyService(database.db),

@@ -25,7 +25,7 @@ export interface ReceiptEventPage {
 export const MAX_PAGE_SIZE = 500;
 
 /** Keyset cursor over `(occurred_at, id)`, the order of the tenant-first history index. */
-function encodeCursor(event: ReceiptEventRecord): string {
+export function receiptEventCursor(event: ReceiptEventRecord): string {
   return Buffer.from(`${event.occurredAt.toISOString()}|${event.id}`).toString("base64url");
 }
 
@@ -64,7 +64,7 @@ export class ReceiptHistoryService {
       .limit(first + 1);
     const edges = rows.slice(0, first).map((row) => {
       const node = toEventRecord(row);
-      return { cursor: encodeCursor(node), node };
+      return { cursor: receiptEventCursor(node), node };
     });
     return { edges, hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null };
   }

@@ -10,6 +10,8 @@ import type { DeliveryPolicyService } from "../domain/delivery-policy.service.js
 import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
 import type { TransferFeedService } from "../domain/transfer-feed.service.js";
+import type { TenantFeedService } from "../domain/tenant-feed.service.js";
+import type { SendBudget } from "../domain/live-updates.js";
 import type { Caller } from "../domain/caller.js";
 import type { DownloadReceipts } from "../domain/download-receipt.js";
 import type { DownloadService } from "../domain/download.service.js";
@@ -27,6 +29,7 @@ export interface GraphQLServices {
   /** Signs and verifies download receipts. */
   receipts: DownloadReceipts;
   transferFeed: TransferFeedService;
+  tenantFeed: TenantFeedService;
   history: ReceiptHistoryService;
   suppressions: SuppressionService;
   deliveryPolicies: DeliveryPolicyService;
@@ -66,6 +69,8 @@ export interface GraphQLContext {
   client?: string;
   services: GraphQLServices;
   loaders: GraphQLLoaders;
+  /** Over graphql-ws: the socket's allowance for live updates not yet written to it. */
+  budget?: SendBudget;
 }
 
 /** The caller behind an authorized operation (the auth checker has already run). */

@@ -1,6 +1,7 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Field, ID, ObjectType } from "type-graphql";
 import { type Channel, OWN_EVENT_SOURCES, type ReceiptEventRecord, type ReceiptEventType } from "../domain/model.js";
+import { receiptEventCursor } from "../domain/receipt-history.service.js";
 import { webhookProviders } from "../webhooks/providers/index.js";
 import { ChannelEnum, ReceiptEventTypeEnum } from "./enums.js";
 
@@ -44,12 +45,16 @@ export class ReceiptEvent {
   @Field(() => GraphQLJSONObject)
   metadata!: Record<string, unknown>;
 
+  @Field(() => String, { description: "Its place in the history: pass it as receiptEvents' `after` to read the events that follow it" })
+  cursor!: string;
+
   /** Only matched events reach GraphQL, so the transfer id is always known. */
   static from(record: ReceiptEventRecord): ReceiptEvent {
     return Object.assign(new ReceiptEvent(), {
       ...record,
       transferId: record.transferId!,
       timestamp: record.occurredAt,
+      cursor: receiptEventCursor(record),
     });
   }
 }

@@ -10,6 +10,7 @@ import { SecurityPolicyResolver } from "./security-policy.resolver.js";
 import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
 import { SuppressionResolver } from "./suppression.resolver.js";
+import { TenantFeedResolver } from "./tenant-feed.resolver.js";
 import { TransferUpdatedResolver } from "./transfer-updated.resolver.js";
 import { TransferResolver } from "./transfer.resolver.js";
 import { WebhookDeliveryResolver } from "./webhook-delivery.resolver.js";
@@ -38,6 +39,7 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
       DeliveryPolicyResolver,
       SecurityPolicyResolver,
       TransferUpdatedResolver,
+      TenantFeedResolver,
       WebhookSourceResolver,
       WebhookDeliveryResolver,
       AuditResolver,
