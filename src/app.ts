@@ -15,6 +15,7 @@ import { AuditService } from "./domain/audit.service.js";
 import { DomainError } from "./domain/errors.js";
 import type { TransferUpdate } from "./domain/model.js";
 import { ReceiptHistoryService } from "./domain/receipt-history.service.js";
+import { ReceiptStatsService } from "./domain/receipt-stats.service.js";
 import { type Applier, ReceiptApplier, receiptBacklog } from "./domain/receipt-applier.js";
 import { ReceiptService } from "./domain/receipt.service.js";
 import { DeliveryPolicyService } from "./domain/delivery-policy.service.js";
@@ -267,6 +268,7 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     transferFeed: new TransferFeedService({ db: database.db, listen: (tenantId, options) => events.listen(tenantId, options) }),
     tenantFeed: new TenantFeedService((tenantId, options) => events.listen(tenantId, options)),
     history: new ReceiptHistoryService(readDatabase?.db ?? database.db),
+    stats: new ReceiptStatsService(readDatabase?.db ?? database.db),
     suppressions: new SuppressionService(database.db),
     deliveryPolicies: new DeliveryPolicyService(database.db),
     securityPolicies: new SecurityPolicyService(database.db),

@@ -94,6 +94,16 @@ export const messages = pgTable(
      * due at once, delivery disarms it (null: no fallback armed).
      */
     fallbackAt: moment("fallback_at"),
+    /** The first message queued for its transfer: statistics count the transfer (and its download) in its row. */
+    opensTransfer: boolean("opens_transfer").notNull().default(false),
+    /** The first carrier and region its receipts named (see README, "Analytics"). */
+    carrier: text("carrier"),
+    region: text("region"),
+    /** The provider time of its first SENT (or later: DELIVERED, READ), first DELIVERED, first READ and first FAILED event. */
+    sentAt: moment("sent_at"),
+    deliveredAt: moment("delivered_at"),
+    readAt: moment("read_at"),
+    failedAt: moment("failed_at"),
     createdAt: moment("created_at").notNull().defaultNow(),
     updatedAt: moment("updated_at").notNull().defaultNow(),
   },

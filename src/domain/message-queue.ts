@@ -11,17 +11,18 @@ type QueueTarget = Pick<typeof transfers.$inferSelect, "id" | "tenantId" | "reci
 /**
  * Queues planned messages, each with its QUEUED event saying why, and arms each one's fallback
  * timer by the transfer's policy. A known idempotency key, or a second fallback of the same
- * message, queues nothing.
+ * message, queues nothing. `opensTransfer`: these are a new transfer's first messages, and the
+ * first of them is the one statistics count the transfer in.
  */
 export async function queueMessages(
   tx: Transaction,
   transfer: QueueTarget,
   planned: Array<PlannedMessage & { fallbackOfMessageId?: string }>,
-  options: { providerFor: (channel: Channel) => string; now: Date; idempotencyKey?: string },
+  options: { providerFor: (channel: Channel) => string; now: Date; idempotencyKey?: string; opensTransfer?: boolean },
 ): Promise<TransferUpdate[]> {
   const { now } = options;
   const policy = policyOf(transfer.deliveryPolicy);
-  const rows = planned.map((plan) => {
+  const rows = planned.map((plan, index) => {
     const messageId = newId("msg");
     return {
       id: messageId,
@@ -36,6 +37,7 @@ export async function queueMessages(
       fallbackOfMessageId: plan.fallbackOfMessageId ?? null,
       fallbackReason: plan.fallbackOfMessageId ? plan.reason : null,
       fallbackAt: fallbackDueAt(policy, plan.channel, transfer, plan.notBefore),
+      opensTransfer: options.opensTransfer === true && index === 0,
       createdAt: now,
       updatedAt: now,
     };

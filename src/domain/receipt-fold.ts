@@ -3,6 +3,7 @@ import type { Transaction } from "../db/client.js";
 import { messages, type receiptEvents, transfers } from "../db/schema.js";
 import { selectRows, textArray, timestamp } from "../db/sql.js";
 import { fallbackAfter } from "./delivery-policy.js";
+import { factsChanged, foldFacts } from "./message-facts.js";
 import type { Channel, Correlation, MessageRecord, ReceiptEventRecord, TransferRecord, TransferUpdate, TransferView } from "./model.js";
 import { deriveTransferStatus, nextMessageStatus } from "./status.js";
 import { suppressFromEvents } from "./suppression.service.js";
@@ -158,13 +159,18 @@ async function updateTransferStatuses(tx: Transaction, changes: Map<string, stri
   );
 }
 
-/** Messages carry their fallback timer along with their status. */
+/** Messages carry their fallback timer and the facts statistics read (message-facts.ts) along with their status. */
 async function updateMessages(tx: Transaction, changed: MessageRow[], now: Date): Promise<void> {
   if (changed.length === 0) return;
+  const text = (pick: (message: MessageRow) => string | null) => textArray(changed.map(pick));
+  const time = (pick: (message: MessageRow) => Date | null) => sql`${textArray(changed.map((message) => pick(message)?.toISOString() ?? null))}::timestamptz[]`;
   await tx.execute(
-    sql`UPDATE messages AS target SET status = changed.status, fallback_at = changed.fallback_at, updated_at = ${timestamp(now)}
-        FROM unnest(${textArray(changed.map((message) => message.id))}, ${textArray(changed.map((message) => message.status))},
-          ${textArray(changed.map((message) => message.fallbackAt?.toISOString() ?? null))}::timestamptz[]) AS changed(id, status, fallback_at)
+    sql`UPDATE messages AS target SET status = changed.status, fallback_at = changed.fallback_at, carrier = changed.carrier, region = changed.region,
+          sent_at = changed.sent_at, delivered_at = changed.delivered_at, read_at = changed.read_at, failed_at = changed.failed_at, updated_at = ${timestamp(now)}
+        FROM unnest(${text((message) => message.id)}, ${text((message) => message.status)}, ${time((message) => message.fallbackAt)},
+          ${text((message) => message.carrier)}, ${text((message) => message.region)}, ${time((message) => message.sentAt)},
+          ${time((message) => message.deliveredAt)}, ${time((message) => message.readAt)}, ${time((message) => message.failedAt)})
+          AS changed(id, status, fallback_at, carrier, region, sent_at, delivered_at, read_at, failed_at)
         WHERE target.id = changed.id`,
   );
 }
@@ -240,8 +246,11 @@ export async function foldEvents(
     if (!message) continue;
     message.status = nextMessageStatus(message.status, event.event, message.channel);
     message.fallbackAt = fallbackAfter(message, now);
+    foldFacts(message, event);
   }
-  const changedMessages = transferMessages.map((original) => messageById.get(original.id)!).filter((message, index) => message.status !== transferMessages[index]!.status);
+  const changedMessages = transferMessages
+    .map((original) => messageById.get(original.id)!)
+    .filter((message, index) => message.status !== transferMessages[index]!.status || factsChanged(transferMessages[index]!, message));
 
   const messagesByTransfer = new Map<string, MessageRow[]>();
   for (const message of messageById.values()) {

@@ -12,6 +12,10 @@ export interface ReceiptEventQuery {
   channel?: Channel;
   event?: ReceiptEventType;
   provider?: string;
+  carrier?: string;
+  region?: string;
+  senderName?: string;
+  messageId?: string;
   from?: Date;
   to?: Date;
 }
@@ -50,6 +54,14 @@ export class ReceiptHistoryService {
     if (query.channel) conditions.push(eq(receiptEvents.channel, query.channel));
     if (query.event) conditions.push(eq(receiptEvents.event, query.event));
     if (query.provider) conditions.push(eq(receiptEvents.provider, query.provider));
+    if (query.carrier) conditions.push(eq(receiptEvents.carrier, query.carrier));
+    if (query.region) conditions.push(eq(receiptEvents.region, query.region));
+    if (query.messageId) conditions.push(eq(receiptEvents.messageId, query.messageId));
+    if (query.senderName) {
+      conditions.push(
+        sql`${receiptEvents.transferId} IN (SELECT id FROM transfers WHERE tenant_id = ${principal.tenantId} AND sender_name = ${query.senderName})`,
+      );
+    }
     if (query.from) conditions.push(gte(receiptEvents.occurredAt, query.from));
     if (query.to) conditions.push(lte(receiptEvents.occurredAt, query.to));
     if (after) {

@@ -133,7 +133,7 @@ export class TransferService {
       const planned = initialMessages(policy, created, now);
       const channels = planned.map((message) => message.channel);
       await recordAudit(tx, caller, "transfer.create", id, { channels, idempotencyKey: idempotencyKey ?? null }, now);
-      const updates = await queueMessages(tx, created, planned, { providerFor: this.deps.providerFor, now });
+      const updates = await queueMessages(tx, created, planned, { providerFor: this.deps.providerFor, now, opensTransfer: true });
       return { id, created: true, updates };
     });
 

@@ -9,6 +9,7 @@ import type { SecurityPolicyService } from "../domain/security-policy.service.js
 import type { DeliveryPolicyService } from "../domain/delivery-policy.service.js";
 import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
+import type { ReceiptStatsService } from "../domain/receipt-stats.service.js";
 import type { TransferFeedService } from "../domain/transfer-feed.service.js";
 import type { TenantFeedService } from "../domain/tenant-feed.service.js";
 import type { SendBudget } from "../domain/live-updates.js";
@@ -31,6 +32,7 @@ export interface GraphQLServices {
   transferFeed: TransferFeedService;
   tenantFeed: TenantFeedService;
   history: ReceiptHistoryService;
+  stats: ReceiptStatsService;
   suppressions: SuppressionService;
   deliveryPolicies: DeliveryPolicyService;
   securityPolicies: SecurityPolicyService;

@@ -16,6 +16,18 @@ export class ReceiptEventFilter {
   @Field(() => String, { nullable: true })
   provider?: string;
 
+  @Field(() => String, { nullable: true, description: "The carrier the event names" })
+  carrier?: string;
+
+  @Field(() => String, { nullable: true, description: "The region the event names" })
+  region?: string;
+
+  @Field(() => String, { nullable: true, description: "Events of transfers with exactly this sender name" })
+  senderName?: string;
+
+  @Field(() => ID, { nullable: true, description: "Events of this message" })
+  messageId?: string;
+
   @Field(() => Date, { nullable: true, description: "Events at or after this provider time" })
   from?: Date;
 

@@ -42,6 +42,9 @@ export class ReceiptEvent {
   @Field(() => String, { nullable: true })
   carrier!: string | null;
 
+  @Field(() => String, { nullable: true })
+  region!: string | null;
+
   @Field(() => GraphQLJSONObject)
   metadata!: Record<string, unknown>;
 

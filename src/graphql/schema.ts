@@ -9,6 +9,7 @@ import { DeliveryPolicyResolver } from "./delivery-policy.resolver.js";
 import { SecurityPolicyResolver } from "./security-policy.resolver.js";
 import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
+import { ReceiptStatsResolver } from "./receipt-stats.resolver.js";
 import { SuppressionResolver } from "./suppression.resolver.js";
 import { TenantFeedResolver } from "./tenant-feed.resolver.js";
 import { TransferUpdatedResolver } from "./transfer-updated.resolver.js";
@@ -35,6 +36,7 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
       TransferResolver,
       MessageResolver,
       ReceiptEventResolver,
+      ReceiptStatsResolver,
       SuppressionResolver,
       DeliveryPolicyResolver,
       SecurityPolicyResolver,
