@@ -1,10 +1,12 @@
 import type { Principal } from "../auth/access-tokens.js";
 import { DomainError } from "./errors.js";
 import type { ListenUpdates, SendBudget } from "./live-updates.js";
-import type { ReceiptEventRecord, TransferUpdate } from "./model.js";
+import type { ReceiptEventRecord, TransferUpdate, TransferView } from "./model.js";
 import type { ReceiptEventQuery } from "./receipt-history.service.js";
 
-type FilterChecks = { [K in keyof ReceiptEventQuery]-?: (event: ReceiptEventRecord, value: NonNullable<ReceiptEventQuery[K]>) => boolean };
+type FilterChecks = { [K in keyof ReceiptEventQuery]-?: (update: Matched, value: NonNullable<ReceiptEventQuery[K]>) => boolean };
+/** An event with the transfer it moved: some filters are the transfer's (its sender). */
+type Matched = { event: ReceiptEventRecord; transfer: TransferView };
 
 /**
  * How a live event meets each field of `receiptEvents`' filter, so a stream and the history agree
@@ -12,18 +14,22 @@ type FilterChecks = { [K in keyof ReceiptEventQuery]-?: (event: ReceiptEventReco
  * until it has its check here.
  */
 const CHECKS: FilterChecks = {
-  transferId: (event, value) => event.transferId === value,
-  channel: (event, value) => event.channel === value,
-  event: (event, value) => event.event === value,
-  provider: (event, value) => event.provider === value,
-  from: (event, value) => event.occurredAt.getTime() >= value.getTime(),
-  to: (event, value) => event.occurredAt.getTime() <= value.getTime(),
+  transferId: ({ event }, value) => event.transferId === value,
+  channel: ({ event }, value) => event.channel === value,
+  event: ({ event }, value) => event.event === value,
+  provider: ({ event }, value) => event.provider === value,
+  carrier: ({ event }, value) => event.carrier === value,
+  region: ({ event }, value) => event.region === value,
+  messageId: ({ event }, value) => event.messageId === value,
+  senderName: ({ transfer }, value) => transfer.senderName === value,
+  from: ({ event }, value) => event.occurredAt.getTime() >= value.getTime(),
+  to: ({ event }, value) => event.occurredAt.getTime() <= value.getTime(),
 };
 
-export function matchesQuery(event: ReceiptEventRecord, query: ReceiptEventQuery): boolean {
+export function matchesQuery(matched: Matched, query: ReceiptEventQuery): boolean {
   return (Object.keys(query) as Array<keyof ReceiptEventQuery>).every((key) => {
     const value = query[key];
-    return value === undefined || (CHECKS[key] as (event: ReceiptEventRecord, value: unknown) => boolean)(event, value);
+    return value === undefined || (CHECKS[key] as (matched: Matched, value: unknown) => boolean)(matched, value);
   });
 }
 
@@ -63,8 +69,8 @@ export class TenantFeedService {
   async watchEvents(principal: Principal, query: ReceiptEventQuery, budget?: SendBudget): Promise<AsyncIterable<ReceiptEventRecord>> {
     const updates = await this.watchTransfers(principal, budget);
     return (async function* () {
-      for await (const { event } of updates) {
-        if (event && matchesQuery(event, query)) yield event;
+      for await (const { event, transfer } of updates) {
+        if (event && matchesQuery({ event, transfer }, query)) yield event;
       }
     })();
   }

@@ -74,11 +74,19 @@ export type MessageStatus =
   | 'SUPPRESSED';
 
 export type ReceiptEventFilter = {
+  /** The carrier the event names */
+  carrier?: string | null | undefined;
   channel?: Channel | null | undefined;
   event?: ReceiptEventType | null | undefined;
   /** Events at or after this provider time */
   from?: string | null | undefined;
+  /** Events of this message */
+  messageId?: string | number | null | undefined;
   provider?: string | null | undefined;
+  /** The region the event names */
+  region?: string | null | undefined;
+  /** Events of transfers with exactly this sender name */
+  senderName?: string | null | undefined;
   /** Events at or before this provider time */
   to?: string | null | undefined;
   transferId?: string | number | null | undefined;
