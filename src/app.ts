@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import proxyAddr from "@fastify/proxy-addr";
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -53,6 +54,9 @@ import { s3Origin } from "./storage/s3-presign.js";
 import { securePages } from "./recipient/page-security.js";
 import { unsubscribeRoutes } from "./recipient/unsubscribe.routes.js";
 import { rootRoutes } from "./root/root.routes.js";
+import { explorerPage } from "./webapp/explorer.js";
+import { webAppRoutes } from "./webapp/web-app.routes.js";
+import { loadWebBuild } from "./webapp/web-build.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
 import { createErrorFormatter, rateLimited, unauthenticatedIs401 } from "./graphql/errors.js";
 import { graphqlRoutes } from "./graphql/graphql.routes.js";
@@ -294,7 +298,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     formatError: errorFormatter.formatError,
     includeStacktraceInErrorResponses: config.development,
     // No drain plugin: close() drains HTTP itself; the plugin would close Fastify a second time, inside apollo.stop(), where shutdowns were seen to stall.
-    plugins: [guard.apolloPlugin, mutationLimit.apolloPlugin, unauthenticatedIs401],
+    // Browsers get Ackline's own explorer (graphql.routes.ts), not Apollo's landing page and its CDN.
+    plugins: [guard.apolloPlugin, mutationLimit.apolloPlugin, unauthenticatedIs401, ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
 
@@ -316,11 +321,14 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   http.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   http.get("/.well-known/jwks.json", async () => signingKeys.jwks);
   if (config.role !== "worker") {
+    const webBuild = await loadWebBuild();
     await http.register(graphqlRoutes, {
       apollo,
       context: (request) => contextFromRequest(verifier, rateLimits.authFailures, services, request),
       bodyLimit: config.graphqlBodyLimit,
+      explorer: explorerPage(webBuild, () => developmentToken(config)),
     });
+    await http.register(webAppRoutes, { build: webBuild });
     await http.register(webhookRoutes, {
       receipts,
       rejectedLog: new RejectedDeliveryLog(database.db, {
