@@ -1,10 +1,10 @@
 import path from "node:path";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordDownloadDocument } from "../generated/graphql.js";
 import { ARTIFACTS_DIR, launchChromium, recordTexts, waitForText, watchedPage } from "../helpers/browser.js";
 import { startEmbeddedServer } from "../helpers/embedded-server.js";
-import { graphql } from "../helpers/graphql.js";
+import { graphql, postGraphQL } from "../helpers/graphql.js";
 import { serverWithFakeCpaas } from "../helpers/server-fixture.js";
 import { tokenFor } from "../helpers/server.js";
 import { createTransfer, sentTransfer } from "../helpers/transfers.js";
@@ -12,6 +12,19 @@ import { uniqueTenant } from "../helpers/wait.js";
 import { postGeneric } from "../helpers/webhooks.js";
 
 const STATUS = '[data-testid="transfer-status"]';
+/** Presses GraphiQL's run button until the result shows `text`. */
+async function runUntil(page: Page, text: string, attempts = 20): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await page.click(".graphiql-execute-button");
+    const shown = await page
+      .locator(".result-window", { hasText: text })
+      .waitFor({ timeout: 1000 })
+      .then(() => true, () => false);
+    if (shown) return;
+    if (attempt >= attempts) throw new Error(`GraphiQL never showed ${text}`);
+  }
+}
+
 const receipt = (providerMessageId: string, event: string, at: number) => ({ event, timestamp: new Date(at).toISOString(), message_id: providerMessageId });
 
 /** The web app and the explorer in headless Chromium, against a real Ackline (PostgreSQL, Redis, a fake CPaaS). */
@@ -92,7 +105,7 @@ describe("the API explorer in a browser, offline", () => {
     await embedded?.close();
   });
 
-  it("GraphiQL loads from Ackline alone, with the development token under Headers, and runs a query", async () => {
+  it("GraphiQL loads from Ackline alone, with the development token under Headers, runs a query, and a subscription over graphql-ws", async () => {
     const { page, problems } = await watchedPage(browser);
     const outside: string[] = [];
     // Anything not from Ackline itself would fail on a machine without internet: none may be asked for.
@@ -105,10 +118,29 @@ describe("the API explorer in a browser, offline", () => {
     await page.goto(`${embedded.url}/graphql`);
     await page.waitForSelector(".graphiql-container");
     await page.waitForSelector(".graphiql-execute-button");
-    await page.click(".graphiql-execute-button");
-    await page.locator(".result-window", { hasText: '"transfers"' }).waitFor({ timeout: 20_000 });
+    // GraphiQL ignores a run before its schema has loaded: run again until the answer shows.
+    await runUntil(page, '"transfers"');
     expect(await page.locator(".result-window").textContent()).not.toContain("error");
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, "graphiql.png") });
+
+    // A subscription runs over graphql-ws with the token from Headers: a transfer created meanwhile shows up.
+    const token = (await page.locator('meta[name="ackline-development-token"]').getAttribute("content")) ?? "";
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    // Set as a user's edit would (CodeMirror's own API: typing races its completion popups).
+    await page
+      .locator(".graphiql-query-editor .CodeMirror")
+      .first()
+      .evaluate((editor, text) => (editor as unknown as { CodeMirror: { setValue(text: string): void } }).CodeMirror.setValue(text), "subscription Live { transfersUpdated { transfer { id status } } }");
+    await page.click(".graphiql-execute-button");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const created = await postGraphQL(
+      embedded.url,
+      { query: 'mutation { createTransfer(input: { recipient: { email: "a@example.com" }, fileName: "live.zip", fileSizeBytes: 1, senderName: "Acme" }) { id } }' },
+      token,
+    );
+    const id = (created.body.data as { createTransfer: { id: string } }).createTransfer.id;
+    await page.locator(".result-window", { hasText: id }).waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS_DIR, "graphiql-subscription.png") });
     expect(outside).toEqual([]);
     expect(problems).toEqual([]);
     await page.close();

@@ -21,22 +21,28 @@ function socketFor(authorization: string): Client {
   return socket;
 }
 
-const isSubscription = (query: string, operationName?: string | null) => {
+/**
+ * The operation to run: the one named, else the document's first. GraphiQL may still hold the
+ * name of an operation the editor no longer has (it updates it after the edit): that one is dropped.
+ */
+function operationOf(query: string, operationName?: string | null): { kind?: string; operationName?: string } {
   const operations = [...query.matchAll(/(?:^|[\s}])(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?/g)];
-  const chosen = operationName ? operations.find((match) => match[2] === operationName) : operations[0];
-  return chosen?.[1] === "subscription";
-};
+  const named = operationName ? operations.find((match) => match[2] === operationName) : undefined;
+  const chosen = named ?? operations[0];
+  return { kind: chosen?.[1] ?? "query", operationName: named ? operationName! : undefined };
+}
 
 /** Queries and mutations over HTTP with the editor's headers; subscriptions over graphql-ws with its Authorization. */
 const fetcher: Fetcher = (params, options) => {
   const headers = (options?.headers ?? {}) as Record<string, string>;
-  if (isSubscription(params.query, params.operationName)) {
+  const { kind, operationName } = operationOf(params.query, params.operationName);
+  if (kind === "subscription") {
     const authorization = headers.Authorization ?? headers.authorization ?? "";
-    const results = socketFor(authorization).iterate({ query: params.query, variables: (params.variables ?? undefined) as Record<string, unknown> | undefined, operationName: params.operationName ?? undefined });
+    const results = socketFor(authorization).iterate({ query: params.query, variables: (params.variables ?? undefined) as Record<string, unknown> | undefined, operationName });
     // GraphiQL only displays what it is given: the wire's formatted errors are what it shows for HTTP too.
     return results as unknown as ReturnType<Fetcher>;
   }
-  return fetch("/graphql", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(params) }).then(
+  return fetch("/graphql", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ ...params, operationName }) }).then(
     (response) => response.json() as Promise<Record<string, unknown>>,
   );
 };
