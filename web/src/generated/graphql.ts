@@ -26,6 +26,7 @@ export type ReceiptEventType =
   | 'DELIVERED'
   | 'DOWNLOADED'
   | 'FAILED'
+  | 'LINK_OPENED'
   | 'OPT_OUT'
   | 'QUEUED'
   | 'READ'
