@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".data/", "test/generated/"] },
+  { ignores: ["dist/", "node_modules/", ".data/", "test/generated/", "web/dist/", "web/src/generated/", "test-artifacts/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import proxyAddr from "@fastify/proxy-addr";
 import Fastify, { type FastifyInstance, LogController, type RawServerDefault } from "fastify";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -28,6 +29,7 @@ import { SuppressionService } from "./domain/suppression.service.js";
 import { SecretBox } from "./domain/secret-box.js";
 import { TransferFeedService } from "./domain/transfer-feed.service.js";
 import { DownloadReceipts } from "./domain/download-receipt.js";
+import { TenantFeedService } from "./domain/tenant-feed.service.js";
 import { DownloadService } from "./domain/download.service.js";
 import { TransferService } from "./domain/transfer.service.js";
 import { UnsubscribeService } from "./domain/unsubscribe.service.js";
@@ -53,6 +55,9 @@ import { s3Origin } from "./storage/s3-presign.js";
 import { securePages } from "./recipient/page-security.js";
 import { unsubscribeRoutes } from "./recipient/unsubscribe.routes.js";
 import { rootRoutes } from "./root/root.routes.js";
+import { explorerPage } from "./webapp/explorer.js";
+import { webAppRoutes } from "./webapp/web-app.routes.js";
+import { loadWebBuild } from "./webapp/web-build.js";
 import { createLoaders, type GraphQLContext, type GraphQLServices } from "./graphql/context.js";
 import { createErrorFormatter, rateLimited, unauthenticatedIs401 } from "./graphql/errors.js";
 import { graphqlRoutes } from "./graphql/graphql.routes.js";
@@ -265,7 +270,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
       emailReceipt: createReceiptMailer({ smtpUrl: config.smtpUrl, from: config.emailFrom, jwksUrl, log }),
     }),
     receipts: downloadReceipts,
-    transferFeed: new TransferFeedService({ db: database.db, listen: (transferId) => events.listen(transferId) }),
+    transferFeed: new TransferFeedService({ db: database.db, listen: (tenantId, options) => events.listen(tenantId, options) }),
+    tenantFeed: new TenantFeedService((tenantId, options) => events.listen(tenantId, options)),
     history: new ReceiptHistoryService(readDatabase?.db ?? database.db),
     stats: new ReceiptStatsService(readDatabase?.db ?? database.db),
     suppressions: new SuppressionService(database.db),
@@ -293,7 +299,8 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
     formatError: errorFormatter.formatError,
     includeStacktraceInErrorResponses: config.development,
     // No drain plugin: close() drains HTTP itself; the plugin would close Fastify a second time, inside apollo.stop(), where shutdowns were seen to stall.
-    plugins: [guard.apolloPlugin, mutationLimit.apolloPlugin, unauthenticatedIs401],
+    // Browsers get Ackline's own explorer (graphql.routes.ts), not Apollo's landing page and its CDN.
+    plugins: [guard.apolloPlugin, mutationLimit.apolloPlugin, unauthenticatedIs401, ApolloServerPluginLandingPageDisabled()],
   });
   await apollo.start();
 
@@ -315,11 +322,14 @@ export async function createAckline(config: Config, log: Logger = createLogger(c
   http.get("/metrics", async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   http.get("/.well-known/jwks.json", async () => signingKeys.jwks);
   if (config.role !== "worker") {
+    const webBuild = await loadWebBuild();
     await http.register(graphqlRoutes, {
       apollo,
       context: (request) => contextFromRequest(verifier, rateLimits.authFailures, services, request),
       bodyLimit: config.graphqlBodyLimit,
+      explorer: explorerPage(webBuild, () => developmentToken(config)),
     });
+    await http.register(webAppRoutes, { build: webBuild });
     await http.register(webhookRoutes, {
       receipts,
       rejectedLog: new RejectedDeliveryLog(database.db, {

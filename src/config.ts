@@ -181,6 +181,7 @@ const environmentSchema = z.object({
     .transform((value): RateLimit | null => (value === "off" ? null : { points: parseInt(value, 10), durationSeconds: 1 })),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt.default(100),
   WS_MAX_SOCKETS_PER_TENANT: positiveInt.default(1000),
+  WS_MAX_BUFFERED_UPDATES: positiveInt.default(5000),
   GRAPHQL_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
   NODE_ENV: optionalString,
   SIMULATOR_STEP_MS: z.coerce.number().int().min(0).default(1000),
@@ -285,8 +286,11 @@ export interface Config {
   graphqlLimits: GraphQLLimits;
   /** Request limits shared by every instance (Redis), each null when off. */
   rateLimits: RateLimitSettings;
-  /** graphql-ws caps: operations at once on one socket, and sockets at once per tenant on one instance. */
-  webSocketLimits: { maxSubscriptionsPerSocket: number; maxSocketsPerTenant: number };
+  /**
+   * graphql-ws caps: operations at once on one socket, sockets at once per tenant on one instance,
+   * and live updates one socket may have waiting to be written before it is closed as too slow.
+   */
+  webSocketLimits: { maxSubscriptionsPerSocket: number; maxSocketsPerTenant: number; maxBufferedUpdates: number };
   /** Largest GraphQL request: the HTTP body and the graphql-ws message alike. */
   graphqlBodyLimit: number;
   /** NODE_ENV=development: GraphQL errors carry their stack traces (never otherwise). */
@@ -501,7 +505,11 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     },
     graphqlBodyLimit: e.GRAPHQL_BODY_LIMIT,
     rateLimits: { mutations: e.RATE_LIMIT_MUTATIONS, authFailures: e.RATE_LIMIT_AUTH_FAILURES, recipient: e.RATE_LIMIT_RECIPIENT, webhookSource: e.WEBHOOK_RATE_LIMIT },
-    webSocketLimits: { maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET, maxSocketsPerTenant: e.WS_MAX_SOCKETS_PER_TENANT },
+    webSocketLimits: {
+      maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxSocketsPerTenant: e.WS_MAX_SOCKETS_PER_TENANT,
+      maxBufferedUpdates: e.WS_MAX_BUFFERED_UPDATES,
+    },
     development: e.NODE_ENV === "development",
     simulatorStepMs: e.SIMULATOR_STEP_MS,
     role: e.ROLE,

@@ -170,7 +170,8 @@ export interface ReceiptEventRecord {
   region: string | null;
   metadata: Record<string, unknown>;
   /** Its place among its transfer's events, given when folded (null while unmatched). */
-  seq: number | null;
+  seq: number | null;  /** Its place in the tenant's history: `receiptEvents(after:)` resumes from it. */
+  cursor: string;
 }
 
 /** A provider's answer to withdrawing a message it accepted (revokeTransfer asks where it can). */

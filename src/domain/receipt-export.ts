@@ -2,6 +2,7 @@ import { and, asc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../db/client.js";
 import { receiptEvents } from "../db/schema.js";
 import type { ReceiptEventRecord } from "./model.js";
+import { encodeEventCursor } from "./receipt-event-cursor.js";
 import { toEventRecord } from "./receipt-store.js";
 
 /** Rows held in memory at once: the export's whole footprint, however many rows it streams. */
@@ -30,7 +31,7 @@ export async function* exportReceiptEvents(db: Database, tenantId: string, range
       .where(and(...bounds, after && sql`(${receiptEvents.occurredAt}, ${receiptEvents.id}) > (${after.occurredAt.toISOString()}::timestamptz, ${after.id})`))
       .orderBy(asc(receiptEvents.occurredAt), asc(receiptEvents.id))
       .limit(batchSize);
-    for (const row of page) yield toEventRecord(row);
+    for (const row of page) yield toEventRecord(row, encodeEventCursor(row));
     if (page.length < batchSize) return;
     const last = page.at(-1)!;
     after = { occurredAt: last.occurredAt, id: last.id };

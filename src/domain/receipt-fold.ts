@@ -5,6 +5,7 @@ import { selectRows, textArray, timestamp } from "../db/sql.js";
 import { fallbackAfter } from "./delivery-policy.js";
 import { factsChanged, foldFacts } from "./message-facts.js";
 import { projectMessageStats, statsTouchedBy } from "./message-stats.js";
+import { liveEventCursor, SETTLED_BELOW } from "./receipt-event-cursor.js";
 import type { Channel, Correlation, MessageRecord, ReceiptEventRecord, TransferRecord, TransferUpdate, TransferView } from "./model.js";
 import { deriveTransferStatus, nextMessageStatus } from "./status.js";
 import { suppressFromEvents } from "./suppression.service.js";
@@ -176,7 +177,7 @@ async function updateMessages(tx: Transaction, changed: MessageRow[], now: Date)
   );
 }
 
-export function toEventRecord(row: FoldableEvent): ReceiptEventRecord {
+export function toEventRecord(row: FoldableEvent, cursor: string): ReceiptEventRecord {
   return {
     id: String(row.id),
     tenantId: row.tenantId,
@@ -192,7 +193,14 @@ export function toEventRecord(row: FoldableEvent): ReceiptEventRecord {
     region: row.region,
     metadata: row.metadata,
     seq: row.seq,
+    cursor,
   };
+}
+
+/** Where a subscriber of the events this fold publishes resumes the tenant's history from. */
+async function liveCursor(tx: Transaction): Promise<string> {
+  const [row] = await selectRows<{ settled: string | number }>(tx, sql`SELECT (${SETTLED_BELOW}) AS settled`);
+  return liveEventCursor(Number(row!.settled));
 }
 
 /**
@@ -270,13 +278,14 @@ export async function foldEvents(
   const published = inOrder.filter((event) => event.transferId && views.has(event.transferId));
   // Independent writes, pipelined on the transaction's connection: one round trip for all five.
   const transferById = new Map(lockedTransfers.map((transfer) => [transfer.id, transfer]));
-  const [, , , , seqs] = await Promise.all([
+  const [, , , , seqs, cursor] = await Promise.all([
     updateMessages(tx, changedMessages, now),
     projectMessageStats(tx, statsTouchedBy(events, messageById, transferById)),
     updateTransferStatuses(tx, changedTransfers, now),
     suppressFromEvents(tx, events, transferById, now),
     sequenceEvents(tx, published),
+    published.length > 0 ? liveCursor(tx) : undefined,
   ]);
   for (const event of published) views.get(event.transferId!)!.eventSeq = Math.max(views.get(event.transferId!)!.eventSeq, seqs.get(event.id)!);
-  return published.map((event) => ({ transfer: views.get(event.transferId!)!, event: toEventRecord({ ...event, seq: seqs.get(event.id) ?? null }) }));
+  return published.map((event) => ({ transfer: views.get(event.transferId!)!, event: toEventRecord({ ...event, seq: seqs.get(event.id) ?? null }, cursor!) }));
 }

@@ -3,17 +3,15 @@ import type { Principal } from "../auth/access-tokens.js";
 import type { Database } from "../db/client.js";
 import { receiptEvents } from "../db/schema.js";
 import { DomainError } from "./errors.js";
+import type { ListenUpdates, SendBudget } from "./live-updates.js";
 import type { TransferUpdate, TransferView } from "./model.js";
+import { encodeEventCursor } from "./receipt-event-cursor.js";
 import { loadTransferViews, toEventRecord } from "./receipt-store.js";
 import { decodeTransferCursor, encodeTransferCursor } from "./transfer-cursor.js";
 
 export interface TransferFeedDeps {
   db: Database;
-  /**
-   * Subscribes to a transfer's live updates at once (before the caller reads the database). It
-   * rejects when live updates cannot be had; its `next` rejects once some may have been lost.
-   */
-  listen(transferId: string): Promise<AsyncIterableIterator<TransferUpdate>>;
+  listen: ListenUpdates;
 }
 
 /**
@@ -31,10 +29,10 @@ export class TransferFeedService {
    * it ends with SUBSCRIPTION_INTERRUPTED carrying the cursor to resume from. An unknown or foreign
    * id is NOT_FOUND; a malformed cursor, or another transfer's, BAD_USER_INPUT.
    */
-  async watch(principal: Principal, id: string, after?: string | null): Promise<AsyncIterable<TransferUpdate>> {
+  async watch(principal: Principal, id: string, after?: string | null, budget?: SendBudget): Promise<AsyncIterable<TransferUpdate>> {
     const resumeAfter = after === undefined || after === null ? undefined : decodeTransferCursor(id, after);
     // Listening starts before the database is read, so nothing committed meanwhile falls in between.
-    const live = await this.deps.listen(id).catch(() => undefined);
+    const live = await this.deps.listen(principal.tenantId, { transferId: id, budget }).catch(() => undefined);
     let current: TransferView;
     try {
       // Its messages are read after its row: the state shown is never older than the sequence number it stands at.
@@ -69,7 +67,7 @@ export class TransferFeedService {
           }
           if (next.done) return;
           const seq = next.value.event?.seq;
-          if (next.value.transfer.tenantId !== principal.tenantId || !seq || seq <= position) continue;
+          if (!seq || seq <= position) continue;
           // Ahead of what follows: one was lost or overtaken on the way (publishes race after commit). The log has both.
           const missed = seq === position + 1 ? [next.value] : await replay(position);
           for (const update of missed) {
@@ -92,7 +90,7 @@ export class TransferFeedService {
       .orderBy(asc(receiptEvents.seq));
     if (rows.length === 0) return [];
     const [transfer] = await loadTransferViews(this.deps.db, [id]);
-    return rows.map((row) => ({ transfer: transfer!, event: toEventRecord(row) }));
+    return rows.map((row) => ({ transfer: transfer!, event: toEventRecord(row, encodeEventCursor(row)) }));
   }
 }
 

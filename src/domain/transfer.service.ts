@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import type { Principal } from "../auth/access-tokens.js";
 import type { Database } from "../db/client.js";
@@ -20,6 +20,7 @@ import { lockOwnTransfer } from "./transfer-access.js";
 
 const DEFAULT_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 const MAX_LIFETIME_MS = 90 * 24 * 3600 * 1000;
+const MAX_RECENT = 100;
 
 const createTransferSchema = z
   .object({
@@ -236,5 +237,19 @@ export class TransferService {
     const [view] = await loadTransferViews(this.deps.db, [id]);
     return view && view.tenantId === principal.tenantId ? view : null;
   }
-}
 
+  /** The tenant's most recent transfers, newest first (the tenant-first creation index). */
+  async recent(principal: Principal, first: number): Promise<TransferView[]> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_RECENT) {
+      throw new DomainError("BAD_USER_INPUT", `first must be between 1 and ${MAX_RECENT}`, { field: "first" });
+    }
+    const rows = await this.deps.db
+      .select({ id: transfers.id })
+      .from(transfers)
+      .where(eq(transfers.tenantId, principal.tenantId))
+      .orderBy(desc(transfers.createdAt))
+      .limit(first);
+    const views = new Map((await loadTransferViews(this.deps.db, rows.map((row) => row.id))).map((view) => [view.id, view]));
+    return rows.map((row) => views.get(row.id)!);
+  }
+}

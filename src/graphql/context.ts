@@ -11,6 +11,8 @@ import type { SuppressionService } from "../domain/suppression.service.js";
 import type { ReceiptHistoryService } from "../domain/receipt-history.service.js";
 import type { ReceiptStatsService } from "../domain/receipt-stats.service.js";
 import type { TransferFeedService } from "../domain/transfer-feed.service.js";
+import type { TenantFeedService } from "../domain/tenant-feed.service.js";
+import type { SendBudget } from "../domain/live-updates.js";
 import type { Caller } from "../domain/caller.js";
 import type { DownloadReceipts } from "../domain/download-receipt.js";
 import type { DownloadService } from "../domain/download.service.js";
@@ -28,6 +30,7 @@ export interface GraphQLServices {
   /** Signs and verifies download receipts. */
   receipts: DownloadReceipts;
   transferFeed: TransferFeedService;
+  tenantFeed: TenantFeedService;
   history: ReceiptHistoryService;
   stats: ReceiptStatsService;
   suppressions: SuppressionService;
@@ -68,6 +71,8 @@ export interface GraphQLContext {
   client?: string;
   services: GraphQLServices;
   loaders: GraphQLLoaders;
+  /** Over graphql-ws: the socket's allowance for live updates not yet written to it. */
+  budget?: SendBudget;
 }
 
 /** The caller behind an authorized operation (the auth checker has already run). */

@@ -15,6 +15,7 @@ registerEnumType(ChannelEnum, { name: "Channel", description: "The channel a not
 registerEnumType(TransferStatusEnum, { name: "TransferStatus", description: "Where a transfer stands, rebuilt from its messages" });
 registerEnumType(MessageStatusEnum, { name: "MessageStatus", description: "Where one notification message stands" });
 registerEnumType(ReceiptEventTypeEnum, { name: "ReceiptEventType", description: "The canonical receipt events" });
+registerEnumType(StatsDimensionEnum, { name: "StatsDimension", description: "What receiptStats groups by; DAY is the UTC day a transfer was created" });
 
 export const WebhookDeliveryOutcomeEnum = asEnum(WEBHOOK_DELIVERY_OUTCOMES);
 registerEnumType(WebhookDeliveryOutcomeEnum, {

@@ -47,6 +47,9 @@ export class ReceiptEvent {
   @Field(() => GraphQLJSONObject)
   metadata!: Record<string, unknown>;
 
+  @Field(() => String, { description: "Its place in the history: pass it as receiptEvents' `after` to read the events that follow it" })
+  cursor!: string;
+
   /** Only matched events reach GraphQL, so the transfer id is always known. */
   static from(record: ReceiptEventRecord): ReceiptEvent {
     return Object.assign(new ReceiptEvent(), {

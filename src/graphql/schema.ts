@@ -11,6 +11,7 @@ import { MessageResolver } from "./message.resolver.js";
 import { ReceiptEventResolver } from "./receipt-event.resolver.js";
 import { ReceiptStatsResolver } from "./receipt-stats.resolver.js";
 import { SuppressionResolver } from "./suppression.resolver.js";
+import { TenantFeedResolver } from "./tenant-feed.resolver.js";
 import { TransferUpdatedResolver } from "./transfer-updated.resolver.js";
 import { TransferResolver } from "./transfer.resolver.js";
 import { WebhookDeliveryResolver } from "./webhook-delivery.resolver.js";
@@ -40,6 +41,7 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
       DeliveryPolicyResolver,
       SecurityPolicyResolver,
       TransferUpdatedResolver,
+      TenantFeedResolver,
       WebhookSourceResolver,
       WebhookDeliveryResolver,
       AuditResolver,

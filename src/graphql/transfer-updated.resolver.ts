@@ -12,7 +12,7 @@ export class TransferUpdatedResolver {
       "every update after that one instead, from the event log, then live. Ends with SUBSCRIPTION_INTERRUPTED (extensions.cursor) when updates may have been lost: subscribe again with that cursor",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string; after?: string | null }, GraphQLContext>) => {
       requireScopes(context, ["transfers:read"]);
-      return context.services.transferFeed.watch(context.principal!, args.id, args.after);
+      return context.services.transferFeed.watch(context.principal!, args.id, args.after, context.budget);
     },
   })
   transferUpdated(

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import { callerOf, type GraphQLContext } from "./context.js";
 import { CreateTransferInput } from "./create-transfer.input.js";
 import { withoutNulls } from "./inputs.js";
@@ -51,5 +51,11 @@ export class TransferResolver {
   async transfer(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<Transfer | null> {
     const view = await context.services.transfers.get(context.principal!, id);
     return view ? Transfer.from(view) : null;
+  }
+
+  @Authorized("transfers:read")
+  @Query(() => [Transfer], { description: "The tenant's most recent transfers, newest first (at most 100)" })
+  async transfers(@Ctx() context: GraphQLContext, @Arg("first", () => Int, { nullable: true, defaultValue: 20 }) first?: number): Promise<Transfer[]> {
+    return (await context.services.transfers.recent(context.principal!, first ?? 20)).map((view) => Transfer.from(view));
   }
 }

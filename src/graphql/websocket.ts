@@ -9,20 +9,19 @@ import { createLoaders, type GraphQLContext, type GraphQLServices } from "./cont
 import { type GraphQLErrorFormatter, rateLimited } from "./errors.js";
 import type { MutationLimit } from "./mutation-limit.js";
 import type { OperationGuard } from "./operation-guard.js";
+import { CLOSE_TOO_MANY, SocketBudget } from "./socket-budget.js";
 
 /** graphql-ws closes with this code when a token is missing, bad, or expires mid-connection. */
 const CLOSE_FORBIDDEN = 4403;
-/** …and with this one while its address is past its failed authentications, or its tenant has too many sockets open. */
-const CLOSE_TOO_MANY = 4429;
 /** "Service restart": clients reconnect (to another instance) on it; graphql-ws's own 1001 reads as final to many. */
 const CLOSE_SERVICE_RESTART = 1012;
 /** How long a closing client may take to answer the close handshake before its socket is cut. */
 const CLOSE_HANDSHAKE_MS = 1000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type SocketExtra = Record<PropertyKey, unknown> & { principal?: Principal };
+type SocketExtra = Record<PropertyKey, unknown> & { principal?: Principal; budget?: SocketBudget };
 
-/** Closes a socket that may not be served now (4429, with why); graphql-ws's own 4403 then finds it closing. */
+/** Closes a socket that may not be served now (4429: its address is past its failed authentications, or its tenant has too many sockets open); graphql-ws's own 4403 then finds it closing. */
 function refuse(socket: WebSocket, reason: string): false {
   socket.close(CLOSE_TOO_MANY, reason);
   return false;
@@ -65,8 +64,8 @@ export function attachGraphQLWebSocket(options: {
   clientAddress(request: IncomingMessage): string;
   authFailures: FailureLimit;
   mutationLimit: MutationLimit;
-  /** Operations at once on one socket; sockets at once per tenant, on this instance. */
-  limits: { maxSubscriptionsPerSocket: number; maxSocketsPerTenant: number };
+  /** Operations at once on one socket; sockets at once per tenant, on this instance; live updates waiting per socket. */
+  limits: { maxSubscriptionsPerSocket: number; maxSocketsPerTenant: number; maxBufferedUpdates: number };
   development: boolean;
   log: Logger;
 }): { close(): Promise<void> } {
@@ -85,6 +84,7 @@ export function attachGraphQLWebSocket(options: {
         client: ctx.extra.request.headers["user-agent"],
         services: options.services,
         loaders: createLoaders(options.services),
+        budget: ctx.extra.budget,
       }),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
@@ -103,6 +103,7 @@ export function attachGraphQLWebSocket(options: {
         }
         if (!sockets.open(principal.tenantId, socket)) return refuse(socket, "Too many connections for this tenant");
         ctx.extra.principal = principal;
+        ctx.extra.budget = new SocketBudget(socket, options.limits.maxBufferedUpdates);
         const msLeft = Math.min(MAX_TIMER_MS, principal.expiresAt * 1000 - Date.now());
         const timer = setTimeout(() => socket.close(CLOSE_FORBIDDEN, "Token expired"), Math.max(0, msLeft));
         socket.once("close", () => clearTimeout(timer));

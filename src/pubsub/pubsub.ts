@@ -1,100 +1,56 @@
+import type { ListenOptions } from "../domain/live-updates.js";
 import type { TransferUpdate } from "../domain/model.js";
 import type { Logger } from "../logger.js";
 import { type BusKind, MemoryBus, type MessageBus } from "./bus.js";
 import { createRedisBus } from "./redis-bus.js";
 import { createRedisClusterBus } from "./redis-cluster-bus.js";
-
-/** One topic per transfer, so Redis does the routing rather than a filter per subscriber. */
-export const transferTopic = (transferId: string): string => `ackline.transfer.${transferId}`;
+import { TenantRouter, tenantTopic } from "./tenant-router.js";
+import { queueUpdates } from "./update-queue.js";
 
 export interface EventPublisher {
   /** Fire-and-forget after commit: the events are already durable, fan-out is best effort. */
   publishUpdates(updates: TransferUpdate[]): void;
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-/**
- * Values crossing the bus are JSON: turn our `…At` timestamps back into dates, in place. A walk
- * after a plain parse, because a `JSON.parse` reviver costs three times as much per update.
- */
-function reviveDates<T>(value: T): T {
-  if (Array.isArray(value)) {
-    for (const item of value) if (item && typeof item === "object") reviveDates(item);
-  } else if (value && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    for (const key in record) {
-      const field = record[key];
-      if (typeof field === "string") {
-        if (key.endsWith("At") && ISO_DATE.test(field)) record[key] = new Date(field);
-      } else if (field && typeof field === "object") reviveDates(field);
-    }
-  }
-  return value;
-}
-
 export class TransferEvents implements EventPublisher {
+  private readonly router: TenantRouter;
+
   constructor(
     private readonly bus: MessageBus,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.router = new TenantRouter(bus);
+  }
 
   get kind(): BusKind {
     return this.bus.kind;
   }
 
+  /**
+   * One message per tenant per batch (a fold's batch is mostly one tenant's), not one per update:
+   * the main thread's publishing cost and Redis's fan-out scale with batches, not events.
+   */
   publishUpdates(updates: TransferUpdate[]): void {
+    const byTenant = new Map<string, TransferUpdate[]>();
     for (const update of updates) {
-      this.bus.publish(transferTopic(update.transfer.id), JSON.stringify(update)).catch((error: unknown) => {
-        this.log.error({ err: error, transferId: update.transfer.id }, "publish failed");
+      const batch = byTenant.get(update.transfer.tenantId);
+      if (batch) batch.push(update);
+      else byTenant.set(update.transfer.tenantId, [update]);
+    }
+    for (const [tenantId, batch] of byTenant) {
+      this.bus.publish(tenantTopic(tenantId), JSON.stringify(batch)).catch((error: unknown) => {
+        this.log.error({ err: error, tenantId, updates: batch.length }, "publish failed");
       });
     }
   }
 
   /**
    * Subscribes now (not on first pull), so a caller can read the current state afterwards without
-   * missing an update in between. Rejects when the bus cannot deliver; the iterator's `next`
-   * rejects, after what had already arrived, once updates may have been lost.
+   * missing an update in between: the tenant's updates, or one transfer's. Rejects when the bus
+   * cannot deliver; see `queueUpdates` for the iterator.
    */
-  async listen(transferId: string): Promise<AsyncIterableIterator<TransferUpdate>> {
-    const buffer: TransferUpdate[] = [];
-    let wake: (() => void) | undefined;
-    let finished = false;
-    let failure: Error | undefined;
-    const unsubscribe = await this.bus.subscribe(transferTopic(transferId), {
-      message: (payload) => {
-        buffer.push(reviveDates(JSON.parse(payload) as TransferUpdate));
-        wake?.();
-      },
-      interrupted: (reason) => {
-        failure = reason;
-        wake?.();
-      },
-    });
-    const finish = async (): Promise<IteratorResult<TransferUpdate>> => {
-      if (!finished) {
-        finished = true;
-        unsubscribe();
-        wake?.();
-      }
-      return { done: true, value: undefined };
-    };
-    const iterator: AsyncIterableIterator<TransferUpdate> = {
-      async next() {
-        while (!finished && !failure && buffer.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        if (finished) return { done: true, value: undefined };
-        if (buffer.length > 0) return { done: false, value: buffer.shift()! };
-        throw failure!;
-      },
-      return: finish,
-      throw: async (error: unknown) => {
-        await finish();
-        throw error;
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+  listen(tenantId: string, options: ListenOptions = {}): Promise<AsyncIterableIterator<TransferUpdate>> {
+    return queueUpdates((sink) => this.router.add(tenantId, options.transferId, sink), options.budget);
   }
 
   ping(): Promise<void> {

@@ -12,14 +12,14 @@ import { sentTransfer } from "../helpers/transfers.js";
 import { eventually, uniqueTenant } from "../helpers/wait.js";
 import { click, postReceipt } from "../helpers/webhooks.js";
 
-const topicOf = (transferId: string) => `ackline.transfer.${transferId}`;
+const topicOf = (tenantId: string) => `ackline.tenant.${tenantId}`;
 /** Per token, counted in the cluster: more than the set-up's transfers, so only the rate-limit test reaches it. */
 const MUTATIONS_PER_MINUTE = 50;
 
 /**
  * Two Ackline instances (processes of their own, so anything that would end one shows) on one
  * PostgreSQL and a Redis Cluster of the test's own: three masters, started by the test (never
- * skipped under CI; a missing redis-server fails it). Each transfer's topic lives on the shard
+ * skipped under CI; a missing redis-server fails it). Each tenant's topic lives on the shard
  * that owns its slot.
  */
 describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cluster", () => {
@@ -28,9 +28,8 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cl
   let cpaas: Awaited<ReturnType<typeof startFakeCpaas>>;
   let instances: ServerProcess[] = [];
   const clients: Client[] = [];
-  /** One sent transfer per shard master, each shard's own. */
-  const perShard = new Map<string, Awaited<ReturnType<typeof sentTransfer>>>();
-  let token: string;
+  /** One tenant per shard master, whose topic that shard owns, with a sent transfer. */
+  const perShard = new Map<string, Awaited<ReturnType<typeof sentTransfer>> & { tenant: string; token: string }>();
 
   beforeAll(async () => {
     cluster = await startPrivateRedisCluster(3);
@@ -39,11 +38,12 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cl
     const env = { DATABASE_URL: database!.url, REDIS_CLUSTER_URLS: cluster.urls.join(","), CPAAS_API_URL: cpaas.url, RATE_LIMIT_MUTATIONS: `${MUTATIONS_PER_MINUTE}/1m` };
     // One after the other: the first migrates the database.
     instances = [await startServerProcess(env), await startServerProcess(env)];
-    token = await tokenFor(uniqueTenant("cluster"));
     for (let attempt = 0; perShard.size < 3 && attempt < 40; attempt++) {
-      const sent = await sentTransfer(instances[attempt % 2]!, cpaas, token, `+1416555${String(5000 + attempt)}`);
-      const owner = cluster.ownerOf(topicOf(sent.transfer.id));
-      if (!perShard.has(owner)) perShard.set(owner, sent);
+      const tenant = uniqueTenant(`cluster${attempt}`);
+      const owner = cluster.ownerOf(topicOf(tenant));
+      if (perShard.has(owner)) continue;
+      const token = await tokenFor(tenant);
+      perShard.set(owner, { ...(await sentTransfer(instances[attempt % 2]!, cpaas, token, `+1416555${String(5000 + attempt)}`)), tenant, token });
     }
   }, 120_000);
   afterAll(async () => {
@@ -54,14 +54,14 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cl
     await cluster?.close();
   });
 
-  const client = (instance: ServerProcess): Client => {
+  const client = (instance: ServerProcess, token: string): Client => {
     const created = wsClient(instance.wsUrl, { Authorization: `Bearer ${token}` });
     clients.push(created);
     return created;
   };
   const ready = async (instance: ServerProcess) => fetch(`${instance.url}/readyz`, { signal: AbortSignal.timeout(5000) });
 
-  it("subscribers on both instances get the events of transfers whose topics live on different shards, over sharded channels", async () => {
+  it("subscribers on both instances get the events of tenants whose topics live on different shards, over sharded channels", async () => {
     for (const instance of instances) {
       const answer = await ready(instance);
       expect(answer.status).toBe(200);
@@ -70,13 +70,13 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cl
     expect(perShard.size).toBe(3);
 
     const watchers = [...perShard.entries()].flatMap(([owner, sent]) =>
-      instances.map((instance) => ({ owner, sent, updates: subscribe(client(instance), TransferUpdatedDocument, { id: sent.transfer.id }) })),
+      instances.map((instance) => ({ owner, sent, updates: subscribe(client(instance, sent.token), TransferUpdatedDocument, { id: sent.transfer.id }) })),
     );
     for (const { updates } of watchers) expect((await updates.next(15_000)).data?.transferUpdated).toMatchObject({ event: null });
     // Each topic is subscribed on its own shard, once per instance, as a sharded channel (not a plain one).
     for (const [owner, sent] of perShard) {
-      expect(await cluster.ask(owner, "PUBSUB", "SHARDNUMSUB", topicOf(sent.transfer.id))).toEqual([topicOf(sent.transfer.id), 2]);
-      expect(await cluster.ask(owner, "PUBSUB", "NUMSUB", topicOf(sent.transfer.id))).toEqual([topicOf(sent.transfer.id), 0]);
+      expect(await cluster.ask(owner, "PUBSUB", "SHARDNUMSUB", topicOf(sent.tenant))).toEqual([topicOf(sent.tenant), 2]);
+      expect(await cluster.ask(owner, "PUBSUB", "NUMSUB", topicOf(sent.tenant))).toEqual([topicOf(sent.tenant), 0]);
     }
 
     // Each transfer's click goes to one instance or the other; whichever folds it, every subscriber gets it.
@@ -105,8 +105,8 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cl
     const [first, second] = [...perShard.entries()];
     const [downOwner, down] = first!;
     const up = second![1];
-    const onDown = instances.map((instance) => subscribe(client(instance), TransferUpdatedDocument, { id: down.transfer.id }));
-    const onUp = instances.map((instance) => subscribe(client(instance), TransferUpdatedDocument, { id: up.transfer.id }));
+    const onDown = instances.map((instance) => subscribe(client(instance, down.token), TransferUpdatedDocument, { id: down.transfer.id }));
+    const onUp = instances.map((instance) => subscribe(client(instance, up.token), TransferUpdatedDocument, { id: up.transfer.id }));
     for (const updates of [...onDown, ...onUp]) expect((await updates.next(15_000)).data?.transferUpdated).toMatchObject({ event: null });
 
     await cluster.stop(downOwner);
@@ -137,7 +137,7 @@ describe.runIf(hasPostgres() || process.env.CI === "true")("pubsub on a Redis Cl
     for (const instance of instances) await eventually(async () => ((await ready(instance)).status === 200 ? true : undefined), "/readyz to see the shard again", 30_000);
 
     // Resumed with each interruption's cursor: the click stored during the outage, then a live one.
-    const resumed = instances.map((instance, i) => resumingSubscriber(client(instance), down.transfer.id, { after: cursors[i] }));
+    const resumed = instances.map((instance, i) => resumingSubscriber(client(instance, down.token), down.transfer.id, { after: cursors[i] }));
     await eventually(() => (resumed.every((watcher) => watcher.events.length >= 1) ? true : undefined), "the outage's click to be replayed");
     expect((await postReceipt(instances[0]!.url, click(down.providerMessageId, t0 + 2))).status).toBe(200);
     await eventually(() => (resumed.every((watcher) => watcher.events.length >= 2) ? true : undefined), "a live click after the shard came back");

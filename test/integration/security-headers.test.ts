@@ -59,10 +59,12 @@ describe("security headers on the HTML pages: recipient links (/t, /u) and the r
     expect(csp.get("form-action")).toEqual(["'self'", "https://files.example.com"]);
   });
 
-  it("the GraphQL explorer and the webhook door are left alone (the explorer loads scripts)", async () => {
+  it("the GraphQL explorer has the web app's policy (its own scripts), not the pages'; the webhook door and the API are left alone", async () => {
     const explorer = await fetch(`${server.url}/graphql`, { headers: { accept: "text/html" } });
     expect(explorer.status).toBe(200);
-    expect(explorer.headers.get("content-security-policy")).toBeNull();
+    expect(explorer.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const api = await fetch(`${server.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"query":"{ __typename }"}' });
+    expect(api.headers.get("content-security-policy")).toBeNull();
     const webhook = await fetch(`${server.url}/webhooks/generic`, { method: "POST", body: "{}" });
     expect(webhook.status).toBe(401);
     expect(webhook.headers.get("content-security-policy")).toBeNull();

@@ -205,7 +205,7 @@ describe("configuration", () => {
       recipient: { points: 300, durationSeconds: 60 },
       webhookSource: { points: 1000, durationSeconds: 1 },
     });
-    expect(defaults.webSocketLimits).toEqual({ maxSubscriptionsPerSocket: 100, maxSocketsPerTenant: 1000 });
+    expect(defaults.webSocketLimits).toEqual({ maxSubscriptionsPerSocket: 100, maxSocketsPerTenant: 1000, maxBufferedUpdates: 5000 });
     const set = await load({ RATE_LIMIT_MUTATIONS: "20 / 10s", RATE_LIMIT_AUTH_FAILURES: "off", RATE_LIMIT_RECIPIENT: "5/2h", WEBHOOK_RATE_LIMIT: "50" });
     expect(set.rateLimits).toEqual({
       mutations: { points: 20, durationSeconds: 10 },
