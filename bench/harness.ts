@@ -21,8 +21,11 @@ const positive = (name: string, fallback: number) => {
   return value;
 };
 
-/** `webhooks`: bare, floors, ingest, applied and latency; `dispatch`: sends through the queue against the raw fake provider. */
-const PHASES = ["webhooks", "dispatch"] as const;
+/**
+ * `webhooks`: bare, floors, ingest, applied and latency; `dispatch`: sends through the queue against
+ * the raw fake provider; `history`: history and statistics p95 over the seeded million (`history.ts`).
+ */
+const PHASES = ["webhooks", "dispatch", "history"] as const;
 export type Phase = (typeof PHASES)[number];
 function phases(): Phase[] {
   const names = (env.BENCH_PHASES ?? PHASES.join(",")).split(",").map((name) => name.trim());

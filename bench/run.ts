@@ -13,6 +13,7 @@
  * Results go to stdout (a table, then the targets with PASS/FAIL) and bench/results.json. The
  * knobs (BENCH_*) are read in `harness.ts` and listed in bench/README.md.
  */
+import { spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import path from "node:path";
@@ -111,6 +112,11 @@ async function main() {
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   printReport([...(webhooks ? webhookRows(webhooks) : []), ...(dispatch ? dispatchRows(dispatch) : [])], targetList);
   console.log(`written: ${path.relative(process.cwd(), file)}`);
+  // Its own process and table: it seeds (once) and queries a scratch database of its own.
+  if (settings.phases.includes("history")) {
+    const history = spawnSync(process.execPath, ["--import", "tsx", path.join(here, "history.ts")], { stdio: "inherit" });
+    if (history.status !== 0) throw new Error(`the history phase failed (exit ${history.status})`);
+  }
 }
 
 let exitCode = 0;
