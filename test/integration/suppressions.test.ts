@@ -11,7 +11,7 @@ import { startFakeCpaas } from "../helpers/fake-cpaas.js";
 import { errorCodes, graphql } from "../helpers/graphql.js";
 import { startTestServer, tokenFor, type TestServer } from "../helpers/server.js";
 import { eventually, uniqueTenant } from "../helpers/wait.js";
-import { postEnablex, postGeneric } from "../helpers/webhooks.js";
+import { postEnablex, postGeneric, receiptsFolded } from "../helpers/webhooks.js";
 
 describe("opt-outs and the suppression list", () => {
   let cpaas: Awaited<ReturnType<typeof startFakeCpaas>>;
@@ -25,11 +25,13 @@ describe("opt-outs and the suppression list", () => {
     expect(created.body.errors).toBeUndefined();
     return created.body.data!.createTransfer;
   };
-  const settled = (id: string, as = token) =>
-    eventually(async () => {
-      const transfer = (await graphql(server.url, GetTransferDocument, { id }, as)).body.data?.transfer;
-      return transfer?.messages.every((message) => message.deliveryAttempts.length > 0) ? transfer : undefined;
-    }, "every message to have been tried");
+  /** Every message tried, and what the tries recorded folded into the statuses (the fold follows the attempt). */
+  const settled = async (id: string, as = token) => {
+    const read = async () => (await graphql(server.url, GetTransferDocument, { id }, as)).body.data?.transfer;
+    await eventually(async () => ((await read())?.messages.every((message) => message.deliveryAttempts.length > 0) ? true : undefined), "every message to have been tried");
+    await receiptsFolded(server.url);
+    return (await read())!;
+  };
   const suppressions = async (as = token) => (await graphql(server.url, SuppressionsDocument, {}, as)).body.data!.suppressions;
 
   beforeAll(async () => {
