@@ -165,8 +165,10 @@ export async function acklineEnv(databaseUrl: string, cpaasUrl: string): Promise
     CPAAS_API_URL: cpaasUrl,
     CPAAS_TOKEN,
     ROLE: "all",
-    // The latency phase shares a few graphql-ws sockets among thousands of subscriptions.
+    // The latency phase shares a few graphql-ws sockets among thousands of subscriptions; the soak
+    // opens thousands of sockets of one tenant per instance (the default caps each at 1,000).
     WS_MAX_SUBSCRIPTIONS_PER_SOCKET: "10000",
+    WS_MAX_SOCKETS_PER_TENANT: "10000",
   };
 }
 
