@@ -77,9 +77,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     WEBHOOK_MAILGUN_SIGNING_KEY: TEST_MAILGUN_SIGNING_KEY,
     WEBHOOK_SES_TOPIC_ARN: TEST_SES_TOPIC_ARN,
     SECRETS_KEY: TEST_SECRETS_KEY,
-    // The suite runs many servers at once on a small machine: an ordinary wait there can pass 5 s.
-    // Tests of outages set their own, shorter deadline.
+    // The suite runs many servers at once on a small machine: an ordinary wait there can pass 5 s,
+    // and a connection (a server's first, for its migrations) 2 s. Tests of outages set their own, shorter deadlines.
     DATABASE_REQUEST_TIMEOUT_MS: "15000",
+    DATABASE_CONNECT_TIMEOUT_MS: "10000",
     SIMULATOR_STEP_MS: "50",
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(useRedis ? { REDIS_URL } : {}),
